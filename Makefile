@@ -1,0 +1,74 @@
+# ScheduleZero — run `make help` for the targets.
+SHELL := /bin/bash
+GO ?= go
+BIN := $(CURDIR)/bin
+STATICCHECK_VERSION ?= v0.8.2
+PKGS := ./...
+TEST_TIMEOUT ?= 9m
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## Show this help
+	@awk 'BEGIN {FS = ":.*##"; printf "Targets:\n"} /^[a-zA-Z0-9_\/-]+:.*##/ { printf "  %-14s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
+
+.PHONY: build
+build: ## Build every binary into ./bin
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/ ./cmd/...
+
+.PHONY: run
+run: build ## Run a local 3-node cluster through the governor with a demo schedule (Ctrl-C stops it)
+	BIN=$(BIN) ./scripts/run-local.sh
+
+.PHONY: run/dev
+run/dev: build ## Run a single --dev node on 127.0.0.1:8888
+	$(BIN)/schedulezero --dev
+
+.PHONY: test
+test: ## Run all tests (what CI runs)
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(PKGS)
+
+.PHONY: test/race
+test/race: ## Run the fast packages with the race detector
+	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./fsm/... ./trigger/... ./api/... ./client/... ./internal/... ./server/...
+
+# Jepsen-style runs (jepsen-style-tests/ is its own Go module; see docs/testing.md).
+JEPSEN_DURATION ?= 5m
+JEPSEN_SEED ?=
+JEPSEN_NEMESES ?= all
+JEPSEN_SHORT_SEED ?= 1
+JEPSEN_SHORT_DURATION ?= 60s
+
+.PHONY: jepsen
+jepsen: ## Jepsen-style run on a real 3-node cluster (JEPSEN_DURATION=5m, JEPSEN_SEED=random, JEPSEN_NEMESES=all)
+	cd jepsen-style-tests && $(GO) test -count=1 -timeout 90m -v -run 'TestJepsen$$' . \
+		-jepsen.seed=$(JEPSEN_SEED) -jepsen.duration=$(JEPSEN_DURATION) -jepsen.nemeses=$(JEPSEN_NEMESES)
+
+.PHONY: test/jepsen-short
+test/jepsen-short: ## Short Jepsen-style run for CI: fixed seed, all nemeses, about 90 s
+	cd jepsen-style-tests && $(GO) test -count=1 -timeout 6m -v . \
+		-jepsen.seed=$(JEPSEN_SHORT_SEED) -jepsen.duration=$(JEPSEN_SHORT_DURATION) -jepsen.nemeses=all
+
+.PHONY: fuzz
+fuzz: ## Run every fuzz test for FUZZTIME each (default 20s)
+	@for spec in "./fsm FuzzDecodeApply" "./fsm FuzzRestore" "./trigger FuzzCompile" "./api FuzzDecodeSchedule"; do \
+		set -- $$spec; $(GO) test $$1 -run='^$$' -fuzz="^$$2$$" -fuzztime=$${FUZZTIME:-20s} || exit 1; done
+
+.PHONY: bench
+bench: ## Run the Go benchmarks of the hot paths
+	$(GO) test -run='^$$' -bench=. -benchmem ./fsm/... ./trigger/... ./cluster/...
+
+.PHONY: lint
+lint: ## gofmt, go vet and staticcheck
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) $(PKGS)
+
+.PHONY: tidy
+tidy: ## go mod tidy
+	$(GO) mod tidy
+
+.PHONY: clean
+clean: ## Remove build output
+	rm -rf $(BIN)

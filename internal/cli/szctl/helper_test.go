@@ -1,0 +1,32 @@
+package szctl_test
+
+import (
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"github.com/schedulezero/schedulezero/client/clienttest"
+	"github.com/schedulezero/schedulezero/internal/cli/clitest"
+	"github.com/schedulezero/schedulezero/internal/cli/szctl"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// invocation is one szctl run beyond its arguments.
+type invocation clitest.Invocation
+
+func (iv invocation) run(t *testing.T, args ...string) clitest.Result {
+	t.Helper()
+	return clitest.Invocation(iv).Run(t, szctl.Run, args...)
+}
+
+// run runs szctl against srv with args.
+func run(t *testing.T, srv *clienttest.Server, args ...string) clitest.Result {
+	t.Helper()
+	return invocation{}.run(t, append([]string{"--addr", srv.URL}, args...)...)
+}
+
+var (
+	requireOK   = clitest.RequireOK
+	requireFail = clitest.RequireFail
+)

@@ -1,0 +1,58 @@
+package server
+
+import (
+	"io"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestParseFlags(t *testing.T) {
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	t.Run("Defaults", func(t *testing.T) {
+		cfg, err := ParseFlags(nil, env(nil), io.Discard)
+		require.NoError(t, err)
+		require.Equal(t, "./sz-data", cfg.DataDir)
+		require.Equal(t, "127.0.0.1:8888", cfg.HTTPAddr)
+		require.Equal(t, "127.0.0.1:4243", cfg.RaftAddr)
+		require.Equal(t, "tcp://127.0.0.1:4242", cfg.ZMQAddr)
+		require.NotEmpty(t, cfg.NodeID)
+	})
+	t.Run("EnvAndFlagPrecedence", func(t *testing.T) {
+		cfg, err := ParseFlags([]string{"--http-addr", "127.0.0.1:9000", "--join", "a:1,b:2"},
+			env(map[string]string{"SZ_DATA_DIR": "/tmp/x", "SZ_HTTP_ADDR": "127.0.0.1:1", "SZ_BOOTSTRAP": "true", "SZ_SNAPSHOT_INTERVAL": "5s"}), io.Discard)
+		require.NoError(t, err)
+		require.Equal(t, "/tmp/x", cfg.DataDir)
+		require.Equal(t, "127.0.0.1:9000", cfg.HTTPAddr)
+		require.True(t, cfg.Bootstrap)
+		require.Equal(t, []string{"a:1", "b:2"}, cfg.Join)
+		require.Equal(t, 5*time.Second, cfg.SnapshotInterval)
+	})
+	t.Run("ErrBadEnv", func(t *testing.T) {
+		_, err := ParseFlags(nil, env(map[string]string{"SZ_BOOTSTRAP": "maybe"}), io.Discard)
+		require.ErrorContains(t, err, "SZ_BOOTSTRAP")
+	})
+	t.Run("ErrUnknownFlag", func(t *testing.T) {
+		_, err := ParseFlags([]string{"--nope"}, env(nil), io.Discard)
+		require.Error(t, err)
+	})
+}
+
+func TestConfig_Validate(t *testing.T) {
+	for name, mut := range map[string]func(*Config){
+		"NoNodeID":  func(c *Config) { c.NodeID = "" },
+		"BadHTTP":   func(c *Config) { c.HTTPAddr = "nope" },
+		"BadZMQ":    func(c *Config) { c.ZMQAddr = "127.0.0.1:4242" },
+		"BadFormat": func(c *Config) { c.LogFormat = "xml" },
+		"BadLevel":  func(c *Config) { c.LogLevel = "loud" },
+		"NoDataDir": func(c *Config) { c.DataDir = "" },
+	} {
+		t.Run(name, func(t *testing.T) {
+			c := Defaults()
+			c.NodeID = "n1"
+			mut(&c)
+			require.Error(t, c.validate())
+		})
+	}
+}
