@@ -27,9 +27,26 @@ const (
 	SchedulePaused  EventType = "schedule.paused"
 	ScheduleResumed EventType = "schedule.resumed"
 	ScheduleDeleted EventType = "schedule.deleted"
-	NodeUpserted    EventType = "node.upserted"
-	NodeRemoved     EventType = "node.removed"
-	Noop            EventType = "noop"
+	// Run events. run.fired, run.skipped and run.missed carry Event.Run
+	// and, for automatic triggers, must move the schedule's high-water
+	// mark strictly forward: at most one decision per (schedule, nominal).
+	// The others name Event.RunID and Event.Attempt and apply only to the
+	// run's current attempt (fencing).
+	RunFired     EventType = "run.fired"
+	RunSkipped   EventType = "run.skipped"
+	RunMissed    EventType = "run.missed"
+	RunAccepted  EventType = "run.accepted"
+	RunSucceeded EventType = "run.succeeded"
+	RunFailed    EventType = "run.failed"
+	RunRetried   EventType = "run.retried"
+	RunLost      EventType = "run.lost"
+	RunCancelled EventType = "run.cancelled"
+	// Handler events: registration and expiry of a handler instance.
+	HandlerRegistered EventType = "handler.registered"
+	HandlerExpired    EventType = "handler.expired"
+	NodeUpserted      EventType = "node.upserted"
+	NodeRemoved       EventType = "node.removed"
+	Noop              EventType = "noop"
 )
 
 // Event is one state change. At is stamped by the leader before the event is
@@ -46,6 +63,21 @@ type Event struct {
 	Schedule *Schedule `json:"schedule,omitempty"`
 	// Node carries the member record for node.upserted.
 	Node *NodeInfo `json:"node,omitempty"`
+	// Run carries the new run for run.fired, run.skipped and run.missed.
+	Run *Run `json:"run,omitempty"`
+	// RunID and Attempt name the run attempt the other run events apply to.
+	RunID   string `json:"run_id,omitempty"`
+	Attempt int    `json:"attempt,omitempty"`
+	// Instance is the handler instance (run.accepted, handler.expired).
+	Instance string `json:"instance,omitempty"`
+	// Result and Error report a run's outcome (succeeded, failed, lost,
+	// cancelled, retried).
+	Result json.RawMessage `json:"result,omitempty"`
+	Error  string          `json:"error,omitempty"`
+	// NotBefore delays the next attempt (run.retried).
+	NotBefore *time.Time `json:"not_before,omitempty"`
+	// Handler carries the instance for handler.registered.
+	Handler *HandlerInfo `json:"handler,omitempty"`
 }
 
 // Result is the outcome of applying one event.
@@ -55,18 +87,24 @@ type Result struct {
 	Err error
 	// Schedule is the schedule after the event (nil for deletes and node events).
 	Schedule *Schedule
+	// Run is the run after a run event.
+	Run *Run
 	// Index is the log index the event was applied at.
 	Index uint64
 }
 
 // Sentinel errors returned in Result.Err and by Decode.
 var (
-	// ErrExists: a schedule with that ID already exists.
-	ErrExists = errors.New("fsm: schedule already exists")
+	// ErrExists: a schedule or run with that ID already exists.
+	ErrExists = errors.New("fsm: already exists")
 	// ErrNotFound: no schedule (or node) with that ID.
 	ErrNotFound = errors.New("fsm: not found")
 	// ErrVersionMismatch: IfVersion did not match the current version.
 	ErrVersionMismatch = errors.New("fsm: version mismatch")
+	// ErrStale: a run event names an attempt that is no longer current, a
+	// run that already finished, or a fire at or before the schedule's
+	// high-water mark. Dispatch treats it as "someone else decided".
+	ErrStale = errors.New("fsm: stale run event")
 	// ErrInvalidEvent: the event is malformed (missing fields, unknown type).
 	ErrInvalidEvent = errors.New("fsm: invalid event")
 	// ErrUnsupportedVersion: the entry's envelope version is unknown.

@@ -19,8 +19,13 @@ type FSM struct {
 	applied   uint64
 	schedules map[string]*entry
 	nodes     map[string]*NodeInfo
-	digest    [sha256.Size]byte
-	sorted    []string // cached sorted schedule IDs; nil when stale
+	runs      map[string]*runEntry
+	// runsBySchedule lists each schedule's run IDs in the order they were
+	// created (which is nominal order for automatic runs).
+	runsBySchedule map[string][]string
+	handlers       map[string]*HandlerInfo
+	digest         [sha256.Size]byte
+	sorted         []string // cached sorted schedule IDs; nil when stale
 }
 
 type entry struct {
@@ -30,7 +35,13 @@ type entry struct {
 
 // New returns an empty FSM.
 func New() *FSM {
-	return &FSM{schedules: make(map[string]*entry), nodes: make(map[string]*NodeInfo)}
+	return &FSM{
+		schedules:      make(map[string]*entry),
+		nodes:          make(map[string]*NodeInfo),
+		runs:           make(map[string]*runEntry),
+		runsBySchedule: make(map[string][]string),
+		handlers:       make(map[string]*HandlerInfo),
+	}
 }
 
 // Apply decodes one log entry and applies its events in order. It returns one
@@ -64,6 +75,12 @@ func (f *FSM) applyLocked(index uint64, ev *Event) Result {
 		r = f.setPaused(ev, ev.Type == SchedulePaused)
 	case ScheduleDeleted:
 		r = f.remove(ev)
+	case RunFired, RunSkipped, RunMissed:
+		r = f.decideRun(ev)
+	case RunAccepted, RunSucceeded, RunFailed, RunRetried, RunLost, RunCancelled:
+		r = f.advanceRun(ev)
+	case HandlerRegistered, HandlerExpired:
+		r = f.applyHandler(ev)
 	case NodeUpserted:
 		r = f.upsertNode(ev)
 	case NodeRemoved:
@@ -131,6 +148,7 @@ func (f *FSM) remove(ev *Event) Result {
 	}
 	xorInto(&f.digest, f.schedules[ev.ID].hash)
 	delete(f.schedules, ev.ID)
+	f.dropRuns(ev.ID)
 	f.sorted = nil
 	return Result{}
 }

@@ -30,6 +30,10 @@ func sched(id string) *fsm.Schedule {
 	}
 }
 
+func run(scheduleID string, nominal time.Time, trigger string) *fsm.Run {
+	return &fsm.Run{ID: fsm.RunID(scheduleID, nominal), ScheduleID: scheduleID, NominalAt: nominal, Trigger: trigger}
+}
+
 func at(min int) time.Time { return t0.Add(time.Duration(min) * time.Minute) }
 
 // applyOne encodes ev as its own entry and applies it at index.
@@ -58,6 +62,25 @@ var scenarios = map[string][]fsm.Event{
 		{Type: fsm.ScheduleDeleted, At: at(8), ID: "b"},
 		{Type: fsm.ScheduleDeleted, At: at(9), ID: "b"},
 		{Type: fsm.ScheduleUpdated, At: at(10), Schedule: sched("zzz")},
+	},
+	"runs": {
+		{Type: fsm.ScheduleCreated, At: at(0), Schedule: sched("a")},
+		{Type: fsm.RunFired, At: at(1), Run: run("a", at(1), fsm.TriggerScheduled)},
+		{Type: fsm.RunFired, At: at(1), Run: run("a", at(1), fsm.TriggerScheduled)},
+		{Type: fsm.RunFired, At: at(2), Run: &fsm.Run{ID: "a@other-id", ScheduleID: "a", NominalAt: at(1), Trigger: fsm.TriggerScheduled}},
+		{Type: fsm.RunAccepted, At: at(2), RunID: fsm.RunID("a", at(1)), Attempt: 1, Instance: "h1"},
+		{Type: fsm.RunRetried, At: at(3), RunID: fsm.RunID("a", at(1)), Attempt: 1, Error: "handler lost"},
+		{Type: fsm.RunAccepted, At: at(3), RunID: fsm.RunID("a", at(1)), Attempt: 1, Instance: "h1"},
+		{Type: fsm.RunAccepted, At: at(3), RunID: fsm.RunID("a", at(1)), Attempt: 2, Instance: "h2"},
+		{Type: fsm.RunSucceeded, At: at(4), RunID: fsm.RunID("a", at(1)), Attempt: 2, Result: json.RawMessage(`{"ok":1}`)},
+		{Type: fsm.RunFailed, At: at(5), RunID: fsm.RunID("a", at(1)), Attempt: 2, Error: "late"},
+		{Type: fsm.RunSkipped, At: at(6), Run: run("a", at(6), fsm.TriggerScheduled), Error: "overlap"},
+		{Type: fsm.RunMissed, At: at(90), Run: run("a", at(7), fsm.TriggerCatchup), Error: "outside catchup window"},
+		{Type: fsm.RunFired, At: at(91), Run: &fsm.Run{ID: fsm.ManualRunID("a", "req-1"), ScheduleID: "a", NominalAt: at(91), Trigger: fsm.TriggerManual}},
+		{Type: fsm.RunFired, At: at(92), Run: run("nope", at(92), fsm.TriggerScheduled)},
+		{Type: fsm.HandlerRegistered, At: at(93), Handler: &fsm.HandlerInfo{Name: "reports", Instance: "h1", Methods: []string{"generate"}, Capacity: 4}},
+		{Type: fsm.HandlerExpired, At: at(94), Instance: "h1"},
+		{Type: fsm.HandlerExpired, At: at(95), Instance: "h1"},
 	},
 	"nodes": {
 		{Type: fsm.NodeUpserted, At: at(0), Node: &fsm.NodeInfo{ID: "n1", HTTPAddr: "127.0.0.1:8888", RaftAddr: "127.0.0.1:4243", ZMQAddr: "tcp://127.0.0.1:4242"}},
@@ -96,6 +119,16 @@ func idOf(ev fsm.Event) string {
 		return ev.Schedule.ID
 	case ev.Node != nil:
 		return ev.Node.ID
+	case ev.Run != nil:
+		return ev.Run.ID
+	case ev.Handler != nil:
+		return ev.Handler.Instance
+	}
+	if ev.RunID != "" {
+		return fmt.Sprintf("%s#%d", ev.RunID, ev.Attempt)
+	}
+	if ev.Instance != "" {
+		return ev.Instance
 	}
 	return ""
 }
@@ -103,6 +136,9 @@ func idOf(ev fsm.Event) string {
 func describe(r fsm.Result) string {
 	if r.Err != nil {
 		return "error: " + r.Err.Error()
+	}
+	if r.Run != nil {
+		return fmt.Sprintf("ok %s attempt=%d", r.Run.Status, r.Run.Attempt)
 	}
 	if r.Schedule != nil {
 		return fmt.Sprintf("ok version=%d paused=%v", r.Schedule.Version, r.Schedule.Paused)
@@ -248,4 +284,60 @@ func TestSnapshot_Restore(t *testing.T) {
 			})
 		}
 	})
+}
+
+func TestFSM_RunRetention(t *testing.T) {
+	f := fsm.New()
+	applyOne(t, f, 1, fsm.Event{Type: fsm.ScheduleCreated, At: t0, Schedule: sched("a")})
+	index := uint64(2)
+	total := fsm.RunHistoryLimit + 20
+	for i := 0; i < total; i++ {
+		nominal := t0.Add(time.Duration(i+1) * time.Second)
+		r := applyOne(t, f, index, fsm.Event{Type: fsm.RunFired, At: nominal, Run: run("a", nominal, fsm.TriggerScheduled)})
+		require.NoError(t, r.Err)
+		require.NoError(t, applyOne(t, f, index+1, fsm.Event{Type: fsm.RunSucceeded, At: nominal, RunID: r.Run.ID, Attempt: 1}).Err)
+		index += 2
+	}
+	runs, _ := f.Runs(fsm.RunFilter{ScheduleID: "a"}, "", 1000)
+	require.Len(t, runs, fsm.RunHistoryLimit, "count bound")
+	require.Equal(t, fsm.RunID("a", t0.Add(time.Duration(total)*time.Second)), runs[len(runs)-1].ID, "newest kept")
+	s, _ := f.Get("a")
+	require.Equal(t, total, s.FiredRuns)
+
+	late := t0.Add(fsm.RunHistoryMaxAge + time.Hour)
+	applyOne(t, f, index, fsm.Event{Type: fsm.RunFired, At: late, Run: run("a", late, fsm.TriggerScheduled)})
+	runs, _ = f.Runs(fsm.RunFilter{ScheduleID: "a"}, "", 1000)
+	require.Len(t, runs, 1, "age bound keeps only the active run")
+	require.Len(t, f.ActiveRuns(), 1)
+
+	applyOne(t, f, index+1, fsm.Event{Type: fsm.ScheduleDeleted, At: late, ID: "a"})
+	runs, _ = f.Runs(fsm.RunFilter{}, "", 1000)
+	require.Empty(t, runs, "deleting a schedule drops its runs")
+}
+
+func TestFSM_Runs(t *testing.T) {
+	f := fsm.New()
+	applyOne(t, f, 1, fsm.Event{Type: fsm.ScheduleCreated, At: t0, Schedule: sched("a")})
+	applyOne(t, f, 2, fsm.Event{Type: fsm.ScheduleCreated, At: t0, Schedule: sched("b")})
+	for i, id := range []string{"a", "b", "a", "b", "a"} {
+		applyOne(t, f, uint64(3+i), fsm.Event{Type: fsm.RunFired, At: at(i), Run: run(id, at(i), fsm.TriggerScheduled)})
+	}
+	applyOne(t, f, 9, fsm.Event{Type: fsm.RunSucceeded, At: at(9), RunID: fsm.RunID("a", at(0)), Attempt: 1})
+	var got []string
+	cursor := ""
+	for {
+		page, next := f.Runs(fsm.RunFilter{ScheduleID: "a"}, cursor, 2)
+		for _, r := range page {
+			got = append(got, r.ID)
+		}
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	require.Equal(t, []string{fsm.RunID("a", at(0)), fsm.RunID("a", at(2)), fsm.RunID("a", at(4))}, got)
+	fired, _ := f.Runs(fsm.RunFilter{Status: fsm.StatusFired}, "", 10)
+	require.Len(t, fired, 4)
+	require.Len(t, f.ActiveRunsOf("b"), 2)
+	require.Len(t, f.Schedules(), 2)
 }

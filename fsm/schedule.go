@@ -33,6 +33,12 @@ type Schedule struct {
 	Version   uint64          `json:"version"`
 	CreatedAt time.Time       `json:"created_at"`
 	UpdatedAt time.Time       `json:"updated_at"`
+	// LastNominalAt is the high-water mark: the latest nominal time for
+	// which an automatic decision (fired, skipped, missed) is committed.
+	// The leader's timers resume strictly after it.
+	LastNominalAt *time.Time `json:"last_nominal_at,omitempty"`
+	// FiredRuns counts automatic runs fired (for max_runs).
+	FiredRuns int `json:"fired_runs,omitempty"`
 }
 
 // Policy holds the per-schedule execution policy.

@@ -18,6 +18,8 @@ type Snapshot struct {
 	index     uint64
 	schedules []*Schedule
 	nodes     []NodeInfo
+	runs      []*Run
+	handlers  []HandlerInfo
 }
 
 type snapshotHeader struct {
@@ -25,11 +27,15 @@ type snapshotHeader struct {
 	Index     uint64 `json:"index"`
 	Schedules int    `json:"schedules"`
 	Nodes     int    `json:"nodes"`
+	Runs      int    `json:"runs"`
+	Handlers  int    `json:"handlers"`
 }
 
 type snapshotRecord struct {
-	Schedule *Schedule `json:"s,omitempty"`
-	Node     *NodeInfo `json:"n,omitempty"`
+	Schedule *Schedule    `json:"s,omitempty"`
+	Node     *NodeInfo    `json:"n,omitempty"`
+	Run      *Run         `json:"r,omitempty"`
+	Handler  *HandlerInfo `json:"h,omitempty"`
 }
 
 // Snapshot captures the current state.
@@ -43,6 +49,13 @@ func (f *FSM) Snapshot() *Snapshot {
 	for _, n := range f.nodes {
 		snap.nodes = append(snap.nodes, *n)
 	}
+	snap.runs = make([]*Run, 0, len(f.runs))
+	for _, e := range f.runs {
+		snap.runs = append(snap.runs, e.r)
+	}
+	for _, h := range f.handlers {
+		snap.handlers = append(snap.handlers, *h)
+	}
 	return snap
 }
 
@@ -54,9 +67,12 @@ func (s *Snapshot) Index() uint64 { return s.index }
 func (s *Snapshot) WriteTo(w io.Writer) (int64, error) {
 	sort.Slice(s.schedules, func(i, j int) bool { return s.schedules[i].ID < s.schedules[j].ID })
 	sort.Slice(s.nodes, func(i, j int) bool { return s.nodes[i].ID < s.nodes[j].ID })
+	sort.Slice(s.runs, func(i, j int) bool { return s.runs[i].ID < s.runs[j].ID })
+	sort.Slice(s.handlers, func(i, j int) bool { return s.handlers[i].Instance < s.handlers[j].Instance })
 	cw := &countingWriter{w: bufio.NewWriterSize(w, 1<<20)}
 	enc := json.NewEncoder(cw)
-	hdr := snapshotHeader{Version: SnapshotVersion, Index: s.index, Schedules: len(s.schedules), Nodes: len(s.nodes)}
+	hdr := snapshotHeader{Version: SnapshotVersion, Index: s.index, Schedules: len(s.schedules), Nodes: len(s.nodes),
+		Runs: len(s.runs), Handlers: len(s.handlers)}
 	if err := enc.Encode(hdr); err != nil {
 		return cw.n, fmt.Errorf("fsm: snapshot header: %w", err)
 	}
@@ -68,6 +84,16 @@ func (s *Snapshot) WriteTo(w io.Writer) (int64, error) {
 	for i := range s.nodes {
 		if err := enc.Encode(snapshotRecord{Node: &s.nodes[i]}); err != nil {
 			return cw.n, fmt.Errorf("fsm: snapshot node: %w", err)
+		}
+	}
+	for _, r := range s.runs {
+		if err := enc.Encode(snapshotRecord{Run: r}); err != nil {
+			return cw.n, fmt.Errorf("fsm: snapshot run %q: %w", r.ID, err)
+		}
+	}
+	for i := range s.handlers {
+		if err := enc.Encode(snapshotRecord{Handler: &s.handlers[i]}); err != nil {
+			return cw.n, fmt.Errorf("fsm: snapshot handler: %w", err)
 		}
 	}
 	if err := cw.w.(*bufio.Writer).Flush(); err != nil {
@@ -100,7 +126,7 @@ func (f *FSM) Restore(r io.Reader) error {
 	}
 	next := New()
 	next.applied = hdr.Index
-	for i := 0; i < hdr.Schedules+hdr.Nodes; i++ {
+	for i := 0; i < hdr.Schedules+hdr.Nodes+hdr.Runs+hdr.Handlers; i++ {
 		var rec snapshotRecord
 		if err := dec.Decode(&rec); err != nil {
 			return fmt.Errorf("%w: snapshot record %d: %w", ErrCorrupt, i, err)
@@ -109,12 +135,14 @@ func (f *FSM) Restore(r io.Reader) error {
 			return err
 		}
 	}
-	if len(next.schedules) != hdr.Schedules || len(next.nodes) != hdr.Nodes {
+	if len(next.schedules) != hdr.Schedules || len(next.nodes) != hdr.Nodes ||
+		len(next.runs) != hdr.Runs || len(next.handlers) != hdr.Handlers {
 		return fmt.Errorf("%w: snapshot counts do not match its header", ErrCorrupt)
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.applied, f.schedules, f.nodes, f.digest, f.sorted = next.applied, next.schedules, next.nodes, next.digest, nil
+	f.runs, f.runsBySchedule, f.handlers = next.runs, next.runsBySchedule, next.handlers
 	return nil
 }
 
@@ -132,6 +160,21 @@ func (f *FSM) restoreRecord(rec snapshotRecord) error {
 		n := *rec.Node
 		f.nodes[n.ID] = &n
 		xorInto(&f.digest, hashOf('n', &n))
+	case rec.Run != nil && rec.Run.ID != "":
+		if _, dup := f.runs[rec.Run.ID]; dup {
+			return fmt.Errorf("%w: duplicate run %q in snapshot", ErrCorrupt, rec.Run.ID)
+		}
+		if _, ok := f.schedules[rec.Run.ScheduleID]; !ok {
+			return fmt.Errorf("%w: run %q of unknown schedule %q", ErrCorrupt, rec.Run.ID, rec.Run.ScheduleID)
+		}
+		f.putRun(rec.Run)
+	case rec.Handler != nil && rec.Handler.Instance != "":
+		if _, dup := f.handlers[rec.Handler.Instance]; dup {
+			return fmt.Errorf("%w: duplicate handler %q in snapshot", ErrCorrupt, rec.Handler.Instance)
+		}
+		h := *rec.Handler
+		f.handlers[h.Instance] = &h
+		xorInto(&f.digest, hashOf('h', &h))
 	default:
 		return fmt.Errorf("%w: empty snapshot record", ErrCorrupt)
 	}
