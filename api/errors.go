@@ -19,7 +19,6 @@ const (
 	codeAlreadyExists    = "already_exists"
 	codeVersionConflict  = "version_conflict"
 	codeNoLeader         = "no_leader"
-	codeNotImplemented   = "not_implemented"
 	codeTimeout          = "timeout"
 	codeInternal         = "internal"
 )

@@ -35,6 +35,7 @@ type testBundle struct {
 type setupOpts struct {
 	nodeID        string
 	forwardClient *http.Client
+	dispatcher    Dispatcher
 }
 
 func setup(t *testing.T) *testBundle {
@@ -55,6 +56,7 @@ func setupWith(t *testing.T, opts setupOpts) *testBundle {
 		Gatherer:      reg,
 		ForwardClient: opts.forwardClient,
 		NodeID:        cmp.Or(opts.nodeID, "n1"),
+		Dispatcher:    opts.dispatcher,
 	})
 	require.NoError(t, err)
 	return &testBundle{clock: c, cluster: fc, server: srv, registry: reg}

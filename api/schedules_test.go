@@ -592,22 +592,3 @@ type listPage struct {
 	Schedules  []scheduleResponse `json:"schedules"`
 	NextCursor string             `json:"next_cursor"`
 }
-
-func TestServer_NotImplemented(t *testing.T) {
-	t.Parallel()
-
-	tests := []struct{ method, path string }{
-		{http.MethodPost, "/v1/schedules/nightly-report/trigger"},
-		{http.MethodGet, "/v1/runs"},
-		{http.MethodGet, "/v1/runs?schedule_id=x&status=failed"},
-		{http.MethodGet, "/v1/runs/r1"},
-		{http.MethodGet, "/v1/handlers"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.method+tt.path, func(t *testing.T) {
-			t.Parallel()
-			b := setup(t)
-			requireError(t, b.do(t, tt.method, tt.path, ""), http.StatusNotImplemented, codeNotImplemented, "")
-		})
-	}
-}

@@ -49,6 +49,8 @@ type Config struct {
 	ForwardClient *http.Client
 	// NodeID is this node's ID, sent in the X-SZ-Forwarded-By header.
 	NodeID string
+	// Dispatcher serves trigger and handlers; nil answers 503 there.
+	Dispatcher Dispatcher
 }
 
 func (c Config) withDefaults() Config {
@@ -86,6 +88,7 @@ type Server struct {
 	// streamClient is client without its overall timeout, for snapshots.
 	streamClient *http.Client
 	nodeID       string
+	dispatcher   Dispatcher
 	metrics      *metrics
 	mux          *http.ServeMux
 	patterns     map[string]bool // registered route patterns, the metric's route label values
@@ -110,6 +113,7 @@ func New(cfg Config) (*Server, error) {
 		client:       cfg.ForwardClient,
 		streamClient: &streamClient,
 		nodeID:       cfg.NodeID,
+		dispatcher:   cfg.Dispatcher,
 		metrics:      m,
 		mux:          http.NewServeMux(),
 		patterns:     make(map[string]bool),
@@ -129,10 +133,10 @@ func (s *Server) routes(metricsHandler http.Handler) {
 	s.handle("DELETE /v1/schedules/{id}", s.deleteSchedule)
 	s.handle("POST /v1/schedules/{id}/pause", s.pauseSchedule)
 	s.handle("POST /v1/schedules/{id}/resume", s.resumeSchedule)
-	s.handle("POST /v1/schedules/{id}/trigger", notImplemented("manual triggering needs the dispatcher, which is not available yet"))
-	s.handle("GET /v1/runs", notImplemented("runs are recorded by the dispatcher, which is not available yet"))
-	s.handle("GET /v1/runs/{run_id}", notImplemented("runs are recorded by the dispatcher, which is not available yet"))
-	s.handle("GET /v1/handlers", notImplemented("handler registration arrives with the dispatcher, which is not available yet"))
+	s.handle("POST /v1/schedules/{id}/trigger", s.triggerSchedule)
+	s.handle("GET /v1/runs", s.listRuns)
+	s.handle("GET /v1/runs/{run_id}", s.getRun)
+	s.handle("GET /v1/handlers", s.listHandlers)
 
 	s.handle("GET /v1/cluster/members", s.listMembers)
 	s.handle("GET /v1/cluster/self", s.getSelf)
@@ -215,12 +219,6 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 			w.Header()[k] = v
 		}
 		w.WriteHeader(c.status)
-	}
-}
-
-func notImplemented(msg string) http.HandlerFunc {
-	return func(w http.ResponseWriter, _ *http.Request) {
-		writeError(w, &apiError{status: http.StatusNotImplemented, Code: codeNotImplemented, Message: msg})
 	}
 }
 

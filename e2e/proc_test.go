@@ -37,7 +37,7 @@ func runMain(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	cmd := exec.Command("go", "build", "-o", dir+"/", "../cmd/schedulezero", "../cmd/szcluster")
+	cmd := exec.Command("go", "build", "-o", dir+"/", "../cmd/schedulezero", "../cmd/szcluster", "../cmd/szhandler")
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	if err := cmd.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "build binaries:", err)

@@ -122,6 +122,10 @@ func (f *FSM) update(ev *Event) Result {
 	s.CreatedAt = cur.CreatedAt
 	s.UpdatedAt = ev.At
 	s.Paused = cur.Paused
+	// The high-water mark and run count belong to the schedule's history,
+	// not its spec: an update never resets them.
+	s.LastNominalAt = cur.LastNominalAt
+	s.FiredRuns = cur.FiredRuns
 	f.put(&s)
 	return Result{Schedule: &s}
 }

@@ -81,6 +81,7 @@ var scenarios = map[string][]fsm.Event{
 		{Type: fsm.HandlerRegistered, At: at(93), Handler: &fsm.HandlerInfo{Name: "reports", Instance: "h1", Methods: []string{"generate"}, Capacity: 4}},
 		{Type: fsm.HandlerExpired, At: at(94), Instance: "h1"},
 		{Type: fsm.HandlerExpired, At: at(95), Instance: "h1"},
+		{Type: fsm.ScheduleUpdated, At: at(96), Schedule: sched("a")},
 	},
 	"nodes": {
 		{Type: fsm.NodeUpserted, At: at(0), Node: &fsm.NodeInfo{ID: "n1", HTTPAddr: "127.0.0.1:8888", RaftAddr: "127.0.0.1:4243", ZMQAddr: "tcp://127.0.0.1:4242"}},

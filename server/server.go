@@ -20,8 +20,10 @@ import (
 
 	"github.com/schedulezero/schedulezero/api"
 	"github.com/schedulezero/schedulezero/cluster"
+	"github.com/schedulezero/schedulezero/dispatch"
 	"github.com/schedulezero/schedulezero/internal/clock"
 	"github.com/schedulezero/schedulezero/internal/sourcedial"
+	"github.com/schedulezero/schedulezero/transport"
 )
 
 // Server is one node process.
@@ -29,6 +31,10 @@ type Server struct {
 	cfg     Config
 	logger  *slog.Logger
 	node    *cluster.Node
+	reg     prometheus.Registerer
+	zmq     transport.Listener
+	disp    *dispatch.Dispatcher
+	dispAPI *dispatcherProxy
 	httpSrv *http.Server
 	ln      net.Listener
 	tempDir string
@@ -112,8 +118,11 @@ func (s *Server) build(reg *prometheus.Registry) error {
 	if err != nil {
 		return fmt.Errorf("cluster: %w", err)
 	}
+	s.reg = reg
+	s.dispAPI = &dispatcherProxy{}
 	apiSrv, err := api.New(api.Config{
 		Cluster:       node,
+		Dispatcher:    s.dispAPI,
 		Logger:        s.logger,
 		Clock:         clock.Real{},
 		Registerer:    reg,
@@ -142,10 +151,33 @@ func (s *Server) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("listen http %s: %w", s.cfg.HTTPAddr, err)
 	}
+	zl, err := transport.ListenZMQ(ctx, s.cfg.ZMQAddr, transport.ListenerConfig{})
+	if err != nil {
+		_ = ln.Close()
+		return fmt.Errorf("listen zmq %s: %w", s.cfg.ZMQAddr, err)
+	}
+	disp, err := dispatch.New(dispatch.Config{
+		Cluster: s.node, Listener: zl, NodeID: s.cfg.NodeID, Clock: clock.Real{},
+		Logger: s.logger, Registerer: s.reg,
+	})
+	if err != nil {
+		_ = zl.Close()
+		_ = ln.Close()
+		return fmt.Errorf("dispatch: %w", err)
+	}
 	if err := s.node.Start(ctx); err != nil {
+		_ = zl.Close()
 		_ = ln.Close()
 		return fmt.Errorf("start node: %w", err)
 	}
+	// After the node (it consumes LeadershipChanges), before serving.
+	if err := disp.Start(ctx); err != nil {
+		_ = zl.Close()
+		_ = ln.Close()
+		return fmt.Errorf("start dispatch: %w", err)
+	}
+	s.zmq, s.disp = zl, disp
+	s.dispAPI.set(disp)
 	s.ln = ln
 	s.started = true
 	s.httpDone = make(chan error, 1)
@@ -158,7 +190,7 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	s.logger.Info("schedulezero started",
 		"http", "http://"+ln.Addr().String(), "dashboard", "http://"+ln.Addr().String()+"/",
-		"raft", s.cfg.RaftAddr, "data_dir", s.cfg.DataDir, "bootstrap", s.cfg.Bootstrap)
+		"raft", s.cfg.RaftAddr, "zmq", zl.Endpoint(), "data_dir", s.cfg.DataDir, "bootstrap", s.cfg.Bootstrap)
 	return nil
 }
 
@@ -206,6 +238,11 @@ func (s *Server) Stop(ctx context.Context) error {
 	s.cancel()
 	s.wg.Wait()
 	var errs []error
+	// The leader stops dispatching before it transfers leadership.
+	s.disp.Stop()
+	if err := s.zmq.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("close zmq: %w", err))
+	}
 	if err := s.node.Stop(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("stop node: %w", err))
 	}

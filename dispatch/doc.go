@@ -1,0 +1,11 @@
+// Package dispatch runs the leader's timers and delivers due jobs to
+// handler processes. It runs on every node: one goroutine owns the
+// transport.Listener; on a follower it answers handlers with a redirect to
+// the leader, on the leader (after the post-election barrier reported by
+// LeadershipChanges) a single leader loop owns all scheduling state: the
+// timer heap, the tracked active runs and the handler registry.
+//
+// Every fire decision is committed through Raft (cluster Propose) before
+// anything is sent, and every message to a handler carries the leader's
+// term; attempts fence results (fsm.ErrStale). See DESIGN.md.
+package dispatch
