@@ -43,7 +43,7 @@ func TestParseTemplate(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, exe, words[0])
 		got := expandTemplate(words, map[string]string{"servers": "tcp://a,tcp://b", "dir": "/d", "id": "h1"})
-		require.Equal(t, []string{exe, "--name", "demo", "--servers", "tcp://a,tcp://b", "--journal", "/d/journal.jsonl"}, got)
+		require.Equal(t, []string{exe, "--name", "demo", "--servers", "tcp://a,tcp://b", "--journal", "/d/journal.jsonl", "--drain-timeout", "5s"}, got)
 	})
 	t.Run("ErrCommandNotFound", func(t *testing.T) {
 		_, err := parseTemplate("szhandler-that-does-not-exist --x", bin)

@@ -24,7 +24,7 @@ const (
 	DefaultRestartWindow  = 10 * time.Minute
 	DefaultResetAfter     = time.Minute
 	// DefaultHandlerCommand is the handler template of `szgovernor up`.
-	DefaultHandlerCommand = "szhandler --name demo --servers {servers} --journal {dir}/journal.jsonl"
+	DefaultHandlerCommand = "szhandler --name demo --servers {servers} --journal {dir}/journal.jsonl --drain-timeout 5s"
 	// MaxNodes bounds the node index: node i owns 127.0.1.i and port
 	// offsets below 100.
 	MaxNodes = 99

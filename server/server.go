@@ -26,6 +26,9 @@ import (
 	"github.com/schedulezero/schedulezero/transport"
 )
 
+// httpDrainTimeout bounds how long Stop waits for in-flight HTTP requests.
+const httpDrainTimeout = time.Second
+
 // Server is one node process.
 type Server struct {
 	cfg     Config
@@ -246,9 +249,14 @@ func (s *Server) Stop(ctx context.Context) error {
 	if err := s.node.Stop(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("stop node: %w", err))
 	}
-	if err := s.httpSrv.Shutdown(ctx); err != nil {
-		errs = append(errs, fmt.Errorf("stop http: %w", err))
+	// Drain in-flight requests briefly. http.Server.Shutdown also waits up
+	// to 5 s for connections that never sent a request; a stopping node
+	// has nothing to serve them, so close whatever is left after the drain.
+	drainCtx, cancel := context.WithTimeout(ctx, httpDrainTimeout)
+	if err := s.httpSrv.Shutdown(drainCtx); err != nil {
+		_ = s.httpSrv.Close()
 	}
+	cancel()
 	if err := <-s.httpDone; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		errs = append(errs, fmt.Errorf("http serve: %w", err))
 	}
