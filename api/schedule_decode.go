@@ -12,6 +12,9 @@ import (
 	"github.com/schedulezero/schedulezero/trigger"
 )
 
+// maxHistoryLimit bounds policy.history_limit (finished runs kept per schedule).
+const maxHistoryLimit = 10000
+
 // maxRetries bounds policy.max_retries.
 const maxRetries = 100
 
@@ -48,6 +51,8 @@ type policyBody struct {
 	RetryBackoff  json.RawMessage `json:"retry_backoff"`
 	Timeout       json.RawMessage `json:"timeout"`
 	Jitter        json.RawMessage `json:"jitter"`
+	HistoryLimit  *int            `json:"history_limit"`
+	HistoryMaxAge json.RawMessage `json:"history_max_age"`
 }
 
 // decodeSchedule decodes and validates a create (pathID == "") or update
@@ -167,6 +172,9 @@ func decodePolicy(raw json.RawMessage) (fsm.Policy, error) {
 	if b.MaxRetries != nil {
 		p.MaxRetries = *b.MaxRetries
 	}
+	if b.HistoryLimit != nil {
+		p.HistoryLimit = *b.HistoryLimit
+	}
 	durations := []struct {
 		name string
 		raw  json.RawMessage
@@ -176,6 +184,7 @@ func decodePolicy(raw json.RawMessage) (fsm.Policy, error) {
 		{"retry_backoff", b.RetryBackoff, &p.RetryBackoff},
 		{"timeout", b.Timeout, &p.Timeout},
 		{"jitter", b.Jitter, &p.Jitter},
+		{"history_max_age", b.HistoryMaxAge, &p.HistoryMaxAge},
 	}
 	for _, d := range durations {
 		if isNull(d.raw) {
@@ -199,6 +208,12 @@ func validatePolicy(p fsm.Policy) error {
 	}
 	if p.Timeout <= 0 {
 		return invalid("policy.timeout", "policy.timeout must be greater than zero")
+	}
+	if p.HistoryLimit < 1 || p.HistoryLimit > maxHistoryLimit {
+		return invalid("policy.history_limit", fmt.Sprintf("policy.history_limit must be between 1 and %d", maxHistoryLimit))
+	}
+	if p.HistoryMaxAge <= 0 {
+		return invalid("policy.history_max_age", "policy.history_max_age must be greater than zero")
 	}
 	return nil // fsm.Duration already rejects negative durations
 }

@@ -29,7 +29,7 @@ func TestServer_CreateSchedule(t *testing.T) {
 		require.JSONEq(t, `{"format":"pdf"}`, string(got.Params))
 		require.Equal(t, map[string]any{"cron": "0 30 2 * * *", "timezone": "Europe/Berlin"}, got.Trigger)
 		require.Equal(t, map[string]any{"overlap": "skip", "catchup_window": "1h", "max_retries": 3.0,
-			"retry_backoff": "1s", "timeout": "10m", "jitter": "0s"}, got.Policy)
+			"retry_backoff": "1s", "timeout": "10m", "jitter": "0s", "history_limit": 100.0, "history_max_age": "168h"}, got.Policy)
 		require.Nil(t, got.StartAt)
 		require.Nil(t, got.EndAt)
 		require.False(t, got.Paused)
@@ -62,7 +62,7 @@ func TestServer_CreateSchedule(t *testing.T) {
 		b := setup(t)
 		got := b.create(t, scheduleJSON(obj{"policy": obj{"max_retries": 5, "overlap": "allow", "jitter": "2s"}}))
 		require.Equal(t, map[string]any{"overlap": "allow", "catchup_window": "1h", "max_retries": 5.0,
-			"retry_backoff": "1s", "timeout": "10m", "jitter": "2s"}, got.Policy)
+			"retry_backoff": "1s", "timeout": "10m", "jitter": "2s", "history_limit": 100.0, "history_max_age": "168h"}, got.Policy)
 	})
 
 	t.Run("PolicyNullFieldsDefault", func(t *testing.T) {
@@ -193,6 +193,10 @@ func TestServer_CreateSchedule_Validation(t *testing.T) {
 		{"RetryBackoffNegative", scheduleJSON(obj{"policy": obj{"retry_backoff": "-5ms"}}), "policy.retry_backoff"},
 		{"TimeoutZero", scheduleJSON(obj{"policy": obj{"timeout": "0s"}}), "policy.timeout"},
 		{"TimeoutBad", scheduleJSON(obj{"policy": obj{"timeout": "10 minutes"}}), "policy.timeout"},
+		{"HistoryLimitZero", scheduleJSON(obj{"policy": obj{"history_limit": 0}}), "policy.history_limit"},
+		{"HistoryLimitHuge", scheduleJSON(obj{"policy": obj{"history_limit": 10001}}), "policy.history_limit"},
+		{"HistoryMaxAgeZero", scheduleJSON(obj{"policy": obj{"history_max_age": "0s"}}), "policy.history_max_age"},
+		{"HistoryMaxAgeBad", scheduleJSON(obj{"policy": obj{"history_max_age": "a week"}}), "policy.history_max_age"},
 		{"JitterNegative", scheduleJSON(obj{"policy": obj{"jitter": "-1s"}}), "policy.jitter"},
 		{"MaxRetriesTooHigh", scheduleJSON(obj{"policy": obj{"max_retries": 101}}), "policy.max_retries"},
 		{"MaxRetriesNegative", scheduleJSON(obj{"policy": obj{"max_retries": -1}}), "policy.max_retries"},

@@ -16,7 +16,7 @@ import (
 
 const scheduleJSON = `{"id":"nightly-report","handler":"reports","method":"generate","params":{"format":"pdf"},
 "trigger":{"cron":"0 30 2 * * *","timezone":"Europe/Berlin"},
-"policy":{"overlap":"skip","catchup_window":"1h","max_retries":3,"retry_backoff":"1s","timeout":"10m","jitter":"0s"},
+"policy":{"overlap":"skip","catchup_window":"1h","max_retries":3,"retry_backoff":"1s","timeout":"10m","jitter":"0s","history_limit":100,"history_max_age":"168h"},
 "start_at":null,"end_at":null,"max_runs":0,"paused":false,"next_fire_at":"2026-11-28T01:30:00Z","version":3,"extra":"kept"}`
 
 func newSchedule() *client.Schedule {

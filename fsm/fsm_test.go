@@ -342,3 +342,24 @@ func TestFSM_Runs(t *testing.T) {
 	require.Len(t, f.ActiveRunsOf("b"), 2)
 	require.Len(t, f.Schedules(), 2)
 }
+
+func TestFSM_RunRetention_Policy(t *testing.T) {
+	f := fsm.New()
+	s := sched("a")
+	s.Policy.HistoryLimit = 3
+	s.Policy.HistoryMaxAge = fsm.Duration(time.Hour)
+	applyOne(t, f, 1, fsm.Event{Type: fsm.ScheduleCreated, At: t0, Schedule: s})
+	index := uint64(2)
+	for i := 0; i < 5; i++ {
+		nominal := t0.Add(time.Duration(i+1) * time.Minute)
+		r := applyOne(t, f, index, fsm.Event{Type: fsm.RunFired, At: nominal, Run: run("a", nominal, fsm.TriggerScheduled)})
+		applyOne(t, f, index+1, fsm.Event{Type: fsm.RunFailed, At: nominal, RunID: r.Run.ID, Attempt: 1, Error: "boom"})
+		index += 2
+	}
+	runs, _ := f.Runs(fsm.RunFilter{ScheduleID: "a"}, "", 100)
+	require.Len(t, runs, 3, "policy.history_limit")
+	later := t0.Add(2 * time.Hour)
+	applyOne(t, f, index, fsm.Event{Type: fsm.RunFired, At: later, Run: run("a", later, fsm.TriggerScheduled)})
+	runs, _ = f.Runs(fsm.RunFilter{ScheduleID: "a"}, "", 100)
+	require.Len(t, runs, 1, "policy.history_max_age")
+}

@@ -30,10 +30,11 @@ const (
 	TriggerManual    = "manual"    // POST /v1/schedules/{id}/trigger
 )
 
-// Retention bounds applied deterministically to each schedule's finished
-// runs whenever one of its run events is applied: the newest
-// RunHistoryLimit finished runs younger than RunHistoryMaxAge (measured
-// against the event's leader-stamped time) are kept.
+// Default retention bounds, applied deterministically to each schedule's
+// finished runs whenever one of its run events is applied: the newest
+// history_limit finished runs younger than history_max_age (measured against
+// the event's leader-stamped time) are kept. A schedule's policy overrides
+// them.
 const (
 	RunHistoryLimit  = 100
 	RunHistoryMaxAge = 7 * 24 * time.Hour

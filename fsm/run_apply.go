@@ -124,6 +124,15 @@ func (f *FSM) advanceRun(ev *Event) Result {
 
 // pruneRuns applies retention to one schedule's finished runs.
 func (f *FSM) pruneRuns(scheduleID string, now time.Time) {
+	limit, maxAge := RunHistoryLimit, RunHistoryMaxAge
+	if se, ok := f.schedules[scheduleID]; ok {
+		if se.s.Policy.HistoryLimit > 0 {
+			limit = se.s.Policy.HistoryLimit
+		}
+		if se.s.Policy.HistoryMaxAge > 0 {
+			maxAge = time.Duration(se.s.Policy.HistoryMaxAge)
+		}
+	}
 	ids := f.runsBySchedule[scheduleID]
 	finished := 0
 	for _, id := range ids {
@@ -134,8 +143,8 @@ func (f *FSM) pruneRuns(scheduleID string, now time.Time) {
 	kept := ids[:0]
 	for _, id := range ids {
 		r := f.runs[id].r
-		expired := r.FinishedAt != nil && now.Sub(*r.FinishedAt) > RunHistoryMaxAge
-		if r.Status.Terminal() && (finished > RunHistoryLimit || expired) {
+		expired := r.FinishedAt != nil && now.Sub(*r.FinishedAt) > maxAge
+		if r.Status.Terminal() && (finished > limit || expired) {
 			finished--
 			f.deleteRun(id)
 			continue

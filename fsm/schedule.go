@@ -49,6 +49,11 @@ type Policy struct {
 	RetryBackoff  Duration `json:"retry_backoff"`
 	Timeout       Duration `json:"timeout"`
 	Jitter        Duration `json:"jitter"`
+	// HistoryLimit and HistoryMaxAge bound the finished runs kept for the
+	// schedule (0 means the package defaults RunHistoryLimit and
+	// RunHistoryMaxAge).
+	HistoryLimit  int      `json:"history_limit"`
+	HistoryMaxAge Duration `json:"history_max_age"`
 }
 
 // DefaultPolicy is applied by the API to fields a client leaves out.
@@ -59,6 +64,8 @@ var DefaultPolicy = Policy{
 	RetryBackoff:  Duration(time.Second),
 	Timeout:       Duration(10 * time.Minute),
 	Jitter:        0,
+	HistoryLimit:  RunHistoryLimit,
+	HistoryMaxAge: Duration(RunHistoryMaxAge),
 }
 
 // Anchor is the instant `every` triggers are aligned to: start_at when set,
