@@ -407,3 +407,38 @@ func TestDispatcher_LeadershipLossStopsSending(t *testing.T) {
 		require.Empty(t, h.d.Handlers())
 	})
 }
+
+// TestDispatcher_FailoverReturnsRunToItsInstance: a run dispatched by the
+// previous leader whose acceptance was never committed is sent by the new
+// leader to the instance that reports it in its hello (wire Running), not
+// to whichever handler says hello first — which would execute it twice.
+func TestDispatcher_FailoverReturnsRunToItsInstance(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, nil)
+		h.lead()
+		h.l.addHandler("a", 10, false) // receives the dispatch, its accepted never arrives
+		h.create("s", every("10s"), nil)
+		time.Sleep(10500 * time.Millisecond)
+		synctest.Wait()
+		runs := h.runs("s")
+		require.Len(t, runs, 1)
+		runID := runs[0].ID
+
+		h.c.setLeader(false)
+		h.lead()
+		b := h.l.addHandler("b", 10, true) // first to say hello to the new leader
+		time.Sleep(300 * time.Millisecond)
+		synctest.Wait()
+		a := h.l.addHandler("a", 10, true)
+		a.send(wire.Message{Type: wire.TypeHello, Name: "h", Instance: "a", Capacity: 10, Running: []string{runID}})
+		time.Sleep(3 * time.Second)
+		synctest.Wait()
+		for _, d := range b.dispatches() {
+			require.NotEqual(t, runID, d.msg.RunID, "the interrupted run went to a second instance")
+		}
+		require.NotEmpty(t, a.dispatches())
+		require.Equal(t, runID, a.dispatches()[0].msg.RunID)
+		r, _ := h.c.f.Run(runID)
+		require.Equal(t, fsm.StatusSucceeded, r.Status)
+	})
+}

@@ -131,6 +131,11 @@ func (l *leader) hello(in transport.Inbound, now time.Time) []pending {
 	}
 	h.name, h.peer, h.methods, h.capacity, h.lastSeen, h.state = m.Name, in.Peer, m.Methods, m.Capacity, now, stateLive
 	l.peers[in.Peer] = m.Instance
+	for _, id := range m.Running {
+		if rs, ok := l.runs[id]; ok && rs.phase != phaseRunning {
+			rs.prefer = m.Instance
+		}
+	}
 	welcome := func() {
 		_ = l.send(in.Peer, wire.Message{Type: wire.TypeWelcome, HeartbeatMS: int(l.d.cfg.HeartbeatInterval / time.Millisecond), Liveness: l.d.cfg.Liveness})
 	}

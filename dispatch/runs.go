@@ -31,6 +31,10 @@ type runState struct {
 	buffered    bool // buffer_one: hold until the schedule's other runs finish
 	prefer      string
 	busy        bool // an event for this attempt is being committed
+	// adopted: found in the FSM rather than fired by this leader (failover);
+	// it is held back briefly after the leadership gain so the instance
+	// that may already run it can say hello first (see adoptionHold).
+	adopted bool
 }
 
 func (r *runState) wakeAt(now time.Time, acceptTimeout time.Duration) time.Time {
@@ -80,7 +84,11 @@ func (l *leader) adoptActiveRuns() {
 	active := map[string]bool{}
 	for _, r := range l.d.cfg.Cluster.FSM().ActiveRuns() {
 		active[r.ID] = true
+		_, known := l.runs[r.ID]
 		rs := l.track(r)
+		if !known && r.FiredAt.Before(l.gainedAt) {
+			rs.adopted = true // decided under an earlier leadership
+		}
 		if rs.attempt != r.Attempt && !rs.busy { // moved on behind our back
 			l.untrack(r.ID)
 			l.track(r)
@@ -114,6 +122,9 @@ func (l *leader) dispatchPending(now time.Time) error {
 			continue
 		}
 		rs.buffered = false
+		if l.adoptionHold(rs, now) {
+			continue
+		}
 		s, ok := f.Get(rs.schedID)
 		r, rok := f.Run(rs.id)
 		if !ok || !rok || r.Status.Terminal() {
@@ -129,6 +140,32 @@ func (l *leader) dispatchPending(now time.Time) error {
 		}
 	}
 	return nil
+}
+
+// adoptionHold reports whether an adopted run must wait before it is
+// dispatched: a run interrupted by the failover may be executing at an
+// instance the new leader has not heard from yet. Every connected handler
+// says hello to a new leader within one heartbeat and lists the runs it has
+// (wire.Message.Running), which sets prefer. A run whose preferred instance
+// is known but not live yet waits up to the liveness window for it; any
+// other adopted run waits 1.5 heartbeats. Dispatching it elsewhere sooner
+// would execute it twice.
+func (l *leader) adoptionHold(rs *runState, now time.Time) bool {
+	if !rs.adopted {
+		return false
+	}
+	hb := l.d.cfg.HeartbeatInterval
+	hold := hb + hb/2
+	if rs.prefer != "" {
+		if h := l.hs[rs.prefer]; h == nil || h.state != stateLive {
+			hold = time.Duration(l.d.cfg.Liveness) * hb
+		}
+	}
+	if now.Before(l.gainedAt.Add(hold)) {
+		return true
+	}
+	rs.adopted = false
+	return false
 }
 
 func (l *leader) othersActive(rs *runState) bool {

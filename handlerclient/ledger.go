@@ -2,6 +2,7 @@ package handlerclient
 
 import (
 	"context"
+	"sort"
 	"time"
 
 	"github.com/schedulezero/schedulezero/wire"
@@ -60,6 +61,26 @@ func newLedger(window int) *ledger {
 }
 
 func (l *ledger) get(id string) *run { return l.runs[id] }
+
+// maxHelloRunning bounds the run IDs listed in one hello.
+const maxHelloRunning = 1024
+
+// unfinished returns up to limit IDs, sorted, of the runs that are starting,
+// running or waiting for their result's acknowledgement (announced in
+// hello so a new leader sends an interrupted run back here).
+func (l *ledger) unfinished(limit int) []string {
+	var ids []string
+	for id, r := range l.runs {
+		if r.state != runAcked {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	if len(ids) > limit {
+		ids = ids[:limit]
+	}
+	return ids
+}
 
 // put records a new run, replacing an acknowledged one of the same id.
 func (l *ledger) put(r *run) { l.runs[r.id] = r }

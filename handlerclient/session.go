@@ -250,7 +250,7 @@ func (s *session) onTick() {
 func (s *session) hello(c *conn, now time.Time) {
 	c.lastHello = now
 	c.enqueue(wire.Message{Type: wire.TypeHello, Name: s.cfg.Name, Instance: s.cfg.Instance,
-		Methods: s.methods, Capacity: s.cfg.Capacity, Token: s.cfg.Token})
+		Methods: s.methods, Capacity: s.cfg.Capacity, Token: s.cfg.Token, Running: s.ledger.unfinished(maxHelloRunning)})
 }
 
 func (s *session) onConnUp(c *conn) {

@@ -75,6 +75,11 @@ type Message struct {
 	HeartbeatMS int `json:"heartbeat_ms,omitempty"`
 	Liveness    int `json:"liveness,omitempty"`
 	InFlight    int `json:"in_flight,omitempty"` // heartbeat from handler
+	// Running lists (hello) the run IDs the instance is executing or holds
+	// an unacknowledged result for, so a new leader re-dispatches an
+	// interrupted run to the instance that already has it instead of
+	// starting it a second time elsewhere.
+	Running []string `json:"running,omitempty"`
 
 	// dispatch / accepted / reject / result / result_ack / cancel
 	RunID      string          `json:"run_id,omitempty"`
