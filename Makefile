@@ -29,6 +29,7 @@ run/dev: build ## Run a single --dev node on 127.0.0.1:8888
 test: ## Run all tests (what CI runs): unit, golden, in-process cluster, multi-process, short Jepsen-style run
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(PKGS)
 	$(MAKE) test/jepsen-short
+	$(MAKE) test/jepsen-handlers
 
 .PHONY: test/race
 test/race: ## Run the fast packages with the race detector
@@ -40,7 +41,7 @@ JEPSEN_SEED ?=
 JEPSEN_NEMESES ?= all
 JEPSEN_SHORT_SEED ?= 1
 JEPSEN_SHORT_DURATION ?= 60s
-JEPSEN_SHORT_NEMESES ?= kill-leader,pause-leader,partition-leader,partition-one-way,membership
+JEPSEN_SHORT_NEMESES ?= kill-leader,pause-leader,partition-leader,partition-one-way,membership,kill-handler,pause-handler
 
 .PHONY: jepsen
 jepsen: ## Jepsen-style run on a real 3-node cluster (JEPSEN_DURATION=5m, JEPSEN_SEED=random, JEPSEN_NEMESES=all)
@@ -51,6 +52,11 @@ jepsen: ## Jepsen-style run on a real 3-node cluster (JEPSEN_DURATION=5m, JEPSEN
 test/jepsen-short: ## Short Jepsen-style run for CI: fixed seed, 60 s of faults, about 75 s in all
 	cd jepsen-style-tests && $(GO) test -count=1 -timeout 6m -v . \
 		-jepsen.seed=$(JEPSEN_SHORT_SEED) -jepsen.duration=$(JEPSEN_SHORT_DURATION) -jepsen.nemeses=$(JEPSEN_SHORT_NEMESES)
+
+.PHONY: test/jepsen-handlers
+test/jepsen-handlers: ## Short Jepsen-style run with handler faults only (SIGSTOP, cut off the leader): about 45 s
+	cd jepsen-style-tests && $(GO) test -count=1 -timeout 5m -v -run 'TestJepsen$$' . \
+		-jepsen.seed=5 -jepsen.duration=35s -jepsen.nemeses=pause-handler,partition-handler
 
 .PHONY: fuzz
 fuzz: ## Run every fuzz test for FUZZTIME each (default 20s)

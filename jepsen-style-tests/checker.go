@@ -56,14 +56,14 @@ func fail(name string, details []string, format string, args ...any) Result {
 // DefaultCheckers returns the checkers of the CRUD workload for cfg.
 func DefaultCheckers(cfg Config) []Checker {
 	cfg = cfg.withDefaults()
-	return []Checker{
+	return append([]Checker{
 		LinearizableCRUD{Timeout: cfg.CheckTimeout},
 		NoLostNoPhantom{},
 		Convergence{},
 		Liveness{LeaderBound: cfg.LeaderBound, RecoveryBound: cfg.RecoveryBound, Blip: DefaultUnavailableBlip},
 		Workload{MinHealthyRate: cfg.MinHealthyRate},
 		NemesisHealth{},
-	}
+	}, FireCheckers()...)
 }
 
 // RunCheckers runs every checker and times it.

@@ -114,6 +114,10 @@ type Config struct {
 	// MinHealthyRate is the lowest acceptable rate of successful
 	// operations per second during healthy windows.
 	MinHealthyRate float64
+	// FireGrace is the every-slot grace of the fire checkers: slots later
+	// than the end of firing minus FireGrace need not have run (default
+	// DefaultFireGrace, for the "test" Raft profile).
+	FireGrace time.Duration
 	// Out receives the progress lines and the summary (nil: discarded).
 	Out io.Writer
 	// Logf receives diagnostic lines (nil: discarded); tests pass t.Logf.
@@ -141,6 +145,7 @@ func (c Config) withDefaults() Config {
 	c.RecoveryBound = cmp.Or(c.RecoveryBound, DefaultRecoveryBound)
 	c.QuiescenceBound = cmp.Or(c.QuiescenceBound, DefaultQuiescenceBound)
 	c.CheckTimeout = cmp.Or(c.CheckTimeout, DefaultCheckTimeout)
+	c.FireGrace = cmp.Or(c.FireGrace, DefaultFireGrace)
 	c.MinHealthyRate = cmp.Or(c.MinHealthyRate, DefaultMinHealthyRate)
 	if len(c.Nemeses) == 0 {
 		c.Nemeses = NemesisNames()

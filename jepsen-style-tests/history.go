@@ -170,6 +170,8 @@ type History struct {
 	Windows      []Window       `json:"-"`
 	Observations []Observation  `json:"-"`
 	Final        Final          `json:"final"`
+	// Fire is the timed-schedule workload's record (nil: not run).
+	Fire *FireHistory `json:"fire,omitempty"`
 	// StartNS and EndNS bound the workload phase.
 	StartNS int64 `json:"start_ns"`
 	EndNS   int64 `json:"end_ns"`

@@ -34,6 +34,7 @@ func NemesisNames() []string {
 		NemesisKillRandom, NemesisKillLeader, NemesisTermLeader, NemesisPauseLeader,
 		NemesisIsolateLeader, NemesisPartitionHalf, NemesisBridge, NemesisOneWay,
 		NemesisMembership, NemesisRollingRestart,
+		NemesisKillHandler, NemesisPauseHandler, NemesisPartitionHandler,
 	}
 }
 
@@ -66,6 +67,8 @@ func newNemesis(name string) (Nemesis, error) {
 		return &membershipNemesis{}, nil
 	case NemesisRollingRestart:
 		return &rollingRestartNemesis{}, nil
+	case NemesisKillHandler, NemesisPauseHandler, NemesisPartitionHandler:
+		return &handlerNemesis{name: name}, nil
 	}
 	return nil, fmt.Errorf("%w: unknown nemesis %q", ErrInvalidConfig, name)
 }

@@ -51,6 +51,18 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	r := &runner{cfg: cfg, dir: dir, h: &History{Seed: cfg.Seed, Keys: Keys(cfg.Keys), Requested: cfg.Nemeses}}
+	handlerDir := filepath.Dir(binary)
+	if cfg.Binary != "" {
+		if handlerDir = cfg.BinDir; handlerDir == "" {
+			if handlerDir, err = os.MkdirTemp("", "jepsen-bin-"); err != nil {
+				return nil, fmt.Errorf("jepsen: %w", err)
+			}
+		}
+	}
+	if _, err := BuildHandler(ctx, handlerDir, cfg.Logf); err != nil {
+		return nil, err
+	}
+	r.binDir = handlerDir
 	runErr := r.run(ctx, binary)
 	r.h.Seal()
 	r.h.Final.SnapshotsInstalled = countInLogs(dir, r.h.Nodes, "Installed remote snapshot")
@@ -107,6 +119,9 @@ type runner struct {
 	h   *History
 	gov *governor.ProcessGovernor
 	cl  *cluster
+	fw  *fireWorkload
+	// binDir holds szhandler (the governor's BinDir).
+	binDir string
 }
 
 func (r *runner) run(ctx context.Context, binary string) error {
@@ -118,6 +133,7 @@ func (r *runner) run(ctx context.Context, binary string) error {
 	gov, err := governor.New(governor.Config{
 		Dir: r.dir, NodeBinary: binary, Nodes: r.cfg.Nodes, BasePort: r.cfg.BasePort,
 		RaftProfile: r.cfg.RaftProfile, NodeArgs: r.cfg.NodeArgs,
+		Handlers: FireHandlers, HandlerCommand: FireHandlerCommand, BinDir: r.binDir,
 		// A killed node stays down a few seconds: long enough for the
 		// leader to compact past it, so it catches up by InstallSnapshot.
 		Restart: governor.RestartPolicy{Initial: killDowntime},
@@ -159,6 +175,17 @@ func (r *runner) drive(ctx context.Context) error {
 	defer func() { stopMonitor(); bg.Wait() }()
 	bg.Go(func() { monitor(monCtx, r.cl, r.h, defaultMonitorInterval) })
 
+	r.fw = newFireWorkload(r.cfg.Seed, r.cl, r.dir, r.cfg.FireGrace)
+	r.h.Fire = r.fw.f
+	if err := r.fw.setup(ctx); err != nil {
+		return err
+	}
+	pollCtx, stopPoll := context.WithCancel(ctx)
+	defer stopPoll()
+	var fireBg sync.WaitGroup
+	fireBg.Go(func() { r.fw.poll(pollCtx) })
+	fireBg.Go(func() { r.fw.deleteAt(pollCtx, r.cfg.Duration/2) })
+
 	wl := &workload{seed: r.cfg.Seed, clients: r.cfg.Clients, keys: r.h.Keys, cl: r.cl, h: r.h, pace: newPacer(r.cfg.Rate)}
 	wlCtx, stopWorkload := context.WithCancel(ctx)
 	defer stopWorkload()
@@ -172,8 +199,12 @@ func (r *runner) drive(ctx context.Context) error {
 	stopWorkload()
 	wlDone.Wait()
 	r.h.EndNS = governor.MonotonicNS()
+	r.fw.pauseAll(ctx)
+	stopPoll()
+	fireBg.Wait()
 	r.h.Final.Nodes, r.h.Final.QuiescedNS = r.cl.Quiesce(ctx, r.cfg.QuiescenceBound)
 	r.finalReads(ctx)
+	r.fw.finalRuns(ctx, "")
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("jepsen: run interrupted: %w", err)
 	}
@@ -234,6 +265,9 @@ func (r *runner) finalReads(ctx context.Context) {
 			}
 			m := map[string]string{}
 			for _, s := range list {
+				if isFireID(s.ID) {
+					continue // the fire workload's schedules are checked by the fire checkers
+				}
 				m[s.ID] = s.Method
 			}
 			if stale {
