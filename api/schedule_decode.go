@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -194,7 +195,13 @@ func decodePolicy(raw json.RawMessage) (fsm.Policy, error) {
 			return p, invalid("policy."+d.name, fmt.Sprintf("policy.%s: %v", d.name, err))
 		}
 	}
-	return p, validatePolicy(p)
+	if err := validatePolicy(p); err != nil {
+		return p, err
+	}
+	// 0 means "the default", as in fsm.Policy.
+	p.HistoryLimit = cmp.Or(p.HistoryLimit, fsm.DefaultPolicy.HistoryLimit)
+	p.HistoryMaxAge = cmp.Or(p.HistoryMaxAge, fsm.DefaultPolicy.HistoryMaxAge)
+	return p, nil
 }
 
 func validatePolicy(p fsm.Policy) error {
@@ -209,11 +216,8 @@ func validatePolicy(p fsm.Policy) error {
 	if p.Timeout <= 0 {
 		return invalid("policy.timeout", "policy.timeout must be greater than zero")
 	}
-	if p.HistoryLimit < 1 || p.HistoryLimit > maxHistoryLimit {
-		return invalid("policy.history_limit", fmt.Sprintf("policy.history_limit must be between 1 and %d", maxHistoryLimit))
-	}
-	if p.HistoryMaxAge <= 0 {
-		return invalid("policy.history_max_age", "policy.history_max_age must be greater than zero")
+	if p.HistoryLimit < 0 || p.HistoryLimit > maxHistoryLimit {
+		return invalid("policy.history_limit", fmt.Sprintf("policy.history_limit must be between 1 and %d (0 = default)", maxHistoryLimit))
 	}
 	return nil // fsm.Duration already rejects negative durations
 }

@@ -193,9 +193,8 @@ func TestServer_CreateSchedule_Validation(t *testing.T) {
 		{"RetryBackoffNegative", scheduleJSON(obj{"policy": obj{"retry_backoff": "-5ms"}}), "policy.retry_backoff"},
 		{"TimeoutZero", scheduleJSON(obj{"policy": obj{"timeout": "0s"}}), "policy.timeout"},
 		{"TimeoutBad", scheduleJSON(obj{"policy": obj{"timeout": "10 minutes"}}), "policy.timeout"},
-		{"HistoryLimitZero", scheduleJSON(obj{"policy": obj{"history_limit": 0}}), "policy.history_limit"},
+		{"HistoryLimitNegative", scheduleJSON(obj{"policy": obj{"history_limit": -1}}), "policy.history_limit"},
 		{"HistoryLimitHuge", scheduleJSON(obj{"policy": obj{"history_limit": 10001}}), "policy.history_limit"},
-		{"HistoryMaxAgeZero", scheduleJSON(obj{"policy": obj{"history_max_age": "0s"}}), "policy.history_max_age"},
 		{"HistoryMaxAgeBad", scheduleJSON(obj{"policy": obj{"history_max_age": "a week"}}), "policy.history_max_age"},
 		{"JitterNegative", scheduleJSON(obj{"policy": obj{"jitter": "-1s"}}), "policy.jitter"},
 		{"MaxRetriesTooHigh", scheduleJSON(obj{"policy": obj{"max_retries": 101}}), "policy.max_retries"},
@@ -595,4 +594,12 @@ func TestServer_ListSchedules(t *testing.T) {
 type listPage struct {
 	Schedules  []scheduleResponse `json:"schedules"`
 	NextCursor string             `json:"next_cursor"`
+}
+
+func TestServer_CreateSchedule_HistoryDefaults(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	got := b.create(t, scheduleJSON(obj{"policy": obj{"history_limit": 0, "history_max_age": "0s"}}))
+	require.Equal(t, 100.0, got.Policy["history_limit"])
+	require.Equal(t, "168h", got.Policy["history_max_age"])
 }
