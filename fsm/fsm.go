@@ -182,23 +182,38 @@ func (f *FSM) upsertNode(ev *Event) Result {
 	if ev.Node == nil || ev.Node.ID == "" {
 		return Result{Err: fmt.Errorf("%w: node.upserted without node id", ErrInvalidEvent)}
 	}
-	if old, ok := f.nodes[ev.Node.ID]; ok {
-		xorInto(&f.digest, hashOf('n', old))
-	}
 	n := *ev.Node
-	f.nodes[n.ID] = &n
-	xorInto(&f.digest, hashOf('n', &n))
+	putRecord(f, f.nodes, 'n', n.ID, &n)
 	return Result{}
 }
 
 func (f *FSM) removeNode(ev *Event) Result {
-	old, ok := f.nodes[ev.ID]
-	if !ok {
+	if !dropRecord(f, f.nodes, 'n', ev.ID) {
 		return Result{Err: fmt.Errorf("%w: node %q", ErrNotFound, ev.ID)}
 	}
-	xorInto(&f.digest, hashOf('n', old))
-	delete(f.nodes, ev.ID)
 	return Result{}
+}
+
+// putRecord stores v under key in m (nodes, handlers), replacing any
+// previous record, and keeps the digest current.
+func putRecord[T any](f *FSM, m map[string]*T, kind byte, key string, v *T) {
+	if old, ok := m[key]; ok {
+		xorInto(&f.digest, hashOf(kind, old))
+	}
+	m[key] = v
+	xorInto(&f.digest, hashOf(kind, v))
+}
+
+// dropRecord removes key from m and from the digest; it reports whether
+// the record existed.
+func dropRecord[T any](f *FSM, m map[string]*T, kind byte, key string) bool {
+	old, ok := m[key]
+	if !ok {
+		return false
+	}
+	xorInto(&f.digest, hashOf(kind, old))
+	delete(m, key)
+	return true
 }
 
 // hashOf is the per-record contribution to the digest. The digest is the XOR

@@ -170,24 +170,17 @@ func (f *FSM) dropRuns(scheduleID string) {
 // applyHandler registers or expires a handler instance.
 func (f *FSM) applyHandler(ev *Event) Result {
 	if ev.Type == HandlerExpired {
-		old, ok := f.handlers[ev.Instance]
-		if !ok {
+		if !dropRecord(f, f.handlers, 'h', ev.Instance) {
 			return Result{Err: fmt.Errorf("%w: handler instance %q", ErrNotFound, ev.Instance)}
 		}
-		xorInto(&f.digest, hashOf('h', old))
-		delete(f.handlers, ev.Instance)
 		return Result{}
 	}
 	h := ev.Handler
 	if h == nil || h.Name == "" || h.Instance == "" || h.Capacity < 1 {
 		return Result{Err: fmt.Errorf("%w: handler.registered needs name, instance and capacity", ErrInvalidEvent)}
 	}
-	if old, ok := f.handlers[h.Instance]; ok {
-		xorInto(&f.digest, hashOf('h', old))
-	}
 	n := *h
 	n.RegisteredAt = ev.At
-	f.handlers[n.Instance] = &n
-	xorInto(&f.digest, hashOf('h', &n))
+	putRecord(f, f.handlers, 'h', n.Instance, &n)
 	return Result{}
 }

@@ -158,8 +158,7 @@ func (f *FSM) restoreRecord(rec snapshotRecord) error {
 			return fmt.Errorf("%w: duplicate node %q in snapshot", ErrCorrupt, rec.Node.ID)
 		}
 		n := *rec.Node
-		f.nodes[n.ID] = &n
-		xorInto(&f.digest, hashOf('n', &n))
+		putRecord(f, f.nodes, 'n', n.ID, &n)
 	case rec.Run != nil && rec.Run.ID != "":
 		if _, dup := f.runs[rec.Run.ID]; dup {
 			return fmt.Errorf("%w: duplicate run %q in snapshot", ErrCorrupt, rec.Run.ID)
@@ -173,8 +172,7 @@ func (f *FSM) restoreRecord(rec snapshotRecord) error {
 			return fmt.Errorf("%w: duplicate handler %q in snapshot", ErrCorrupt, rec.Handler.Instance)
 		}
 		h := *rec.Handler
-		f.handlers[h.Instance] = &h
-		xorInto(&f.digest, hashOf('h', &h))
+		putRecord(f, f.handlers, 'h', h.Instance, &h)
 	default:
 		return fmt.Errorf("%w: empty snapshot record", ErrCorrupt)
 	}
