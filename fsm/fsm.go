@@ -26,6 +26,7 @@ type FSM struct {
 	handlers       map[string]*HandlerInfo
 	digest         [sha256.Size]byte
 	sorted         []string // cached sorted schedule IDs; nil when stale
+	feed           changeFeed
 }
 
 type entry struct {
@@ -41,6 +42,7 @@ func New() *FSM {
 		runs:           make(map[string]*runEntry),
 		runsBySchedule: make(map[string][]string),
 		handlers:       make(map[string]*HandlerInfo),
+		feed:           newChangeFeed(),
 	}
 }
 
@@ -49,6 +51,7 @@ func New() *FSM {
 // Result carrying the decode error and changes nothing but the applied index.
 func (f *FSM) Apply(index uint64, data []byte) []Result {
 	events, err := Decode(data)
+	defer f.signal()
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if index > f.applied {
@@ -152,6 +155,7 @@ func (f *FSM) remove(ev *Event) Result {
 	}
 	xorInto(&f.digest, f.schedules[ev.ID].hash)
 	delete(f.schedules, ev.ID)
+	f.note(ChangeSchedule, ev.ID)
 	f.dropRuns(ev.ID)
 	f.sorted = nil
 	return Result{}
@@ -176,6 +180,7 @@ func (f *FSM) put(s *Schedule) {
 	h := hashOf('s', s)
 	xorInto(&f.digest, h)
 	f.schedules[s.ID] = &entry{s: s, hash: h}
+	f.note(ChangeSchedule, s.ID)
 }
 
 func (f *FSM) upsertNode(ev *Event) Result {

@@ -22,6 +22,7 @@ func (f *FSM) putRun(r *Run) {
 	h := hashOf('r', r)
 	xorInto(&f.digest, h)
 	f.runs[r.ID] = &runEntry{r: r, hash: h}
+	f.note(ChangeRun, r.ID)
 }
 
 // insertRunID keeps each schedule's run IDs sorted by (nominal time, ID),
@@ -157,6 +158,7 @@ func (f *FSM) pruneRuns(scheduleID string, now time.Time) {
 func (f *FSM) deleteRun(id string) {
 	xorInto(&f.digest, f.runs[id].hash)
 	delete(f.runs, id)
+	f.note(ChangeRun, id)
 }
 
 // dropRuns forgets every run of a deleted schedule.
@@ -173,6 +175,7 @@ func (f *FSM) applyHandler(ev *Event) Result {
 		if !dropRecord(f, f.handlers, 'h', ev.Instance) {
 			return Result{Err: fmt.Errorf("%w: handler instance %q", ErrNotFound, ev.Instance)}
 		}
+		f.note(ChangeHandler, ev.Instance)
 		return Result{}
 	}
 	h := ev.Handler
@@ -182,5 +185,6 @@ func (f *FSM) applyHandler(ev *Event) Result {
 	n := *h
 	n.RegisteredAt = ev.At
 	putRecord(f, f.handlers, 'h', n.Instance, &n)
+	f.note(ChangeHandler, n.Instance)
 	return Result{}
 }

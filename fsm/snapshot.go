@@ -139,8 +139,11 @@ func (f *FSM) Restore(r io.Reader) error {
 		len(next.runs) != hdr.Runs || len(next.handlers) != hdr.Handlers {
 		return fmt.Errorf("%w: snapshot counts do not match its header", ErrCorrupt)
 	}
+	defer f.signal()
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.feed.seq++ // a restore invalidates every cursor: readers rescan
+	f.feed.floor = f.feed.seq
 	f.applied, f.schedules, f.nodes, f.digest, f.sorted = next.applied, next.schedules, next.nodes, next.digest, nil
 	f.runs, f.runsBySchedule, f.handlers = next.runs, next.runsBySchedule, next.handlers
 	return nil
