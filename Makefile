@@ -63,9 +63,25 @@ fuzz: ## Run every fuzz test for FUZZTIME each (default 20s)
 	@for spec in "./fsm FuzzDecodeApply" "./fsm FuzzRestore" "./trigger FuzzCompile" "./api FuzzDecodeSchedule"; do \
 		set -- $$spec; $(GO) test $$1 -run='^$$' -fuzz="^$$2$$" -fuzztime=$${FUZZTIME:-20s} || exit 1; done
 
+# make bench: the Go benchmarks of every package that has some (short
+# benchtime), then szbench --short: every scenario on a local 3-node cluster
+# (throughput, latency, failover, scale; see internal/bench). The JSON
+# report goes to bench.json, the human summary to the terminal. About 5
+# minutes on 2 cores; not part of make test. SZBENCH_FLAGS adds flags
+# (e.g. SZBENCH_FLAGS='--raft-profile fast').
+BENCHTIME ?= 100ms
+BENCH_PKGS = $$(grep -rl --include='*_test.go' -e '^func Benchmark' --exclude-dir=jepsen-style-tests . | xargs -r -n1 dirname | sort -u)
+SZBENCH_FLAGS ?=
+
 .PHONY: bench
-bench: ## Run the Go benchmarks of the hot paths
-	$(GO) test -run='^$$' -bench=. -benchmem ./fsm/... ./trigger/... ./cluster/...
+bench: build ## Go benchmarks (short), then bin/szbench --scenario all --short -o json > bench.json (about 5 min)
+	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=$(BENCHTIME) $(BENCH_PKGS)
+	$(BIN)/szbench --scenario all --short -o json $(SZBENCH_FLAGS) > bench.json
+	@echo "szbench report: bench.json"
+
+.PHONY: bench/go
+bench/go: ## Only the Go benchmarks of the hot paths (short benchtime)
+	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=$(BENCHTIME) $(BENCH_PKGS)
 
 .PHONY: lint
 lint: ## gofmt, go vet and staticcheck

@@ -43,4 +43,8 @@ type Cluster interface {
 	WriteSnapshot(ctx context.Context, w io.Writer) error
 	// RestoreSnapshot replaces the cluster state with the snapshot read from r (leader only).
 	RestoreSnapshot(ctx context.Context, r io.Reader) error
+	// BenchCommits commits n single-entry proposals of payload bytes that
+	// leave the replicated state unchanged, concurrency at a time, and
+	// reports the raw commit rate (leader only; a diagnostic).
+	BenchCommits(ctx context.Context, n, concurrency, payload int) (cluster.CommitBench, error)
 }

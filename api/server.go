@@ -127,6 +127,7 @@ func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serve) }
 
 func (s *Server) routes(metricsHandler http.Handler) {
 	s.handle("POST /v1/schedules", s.createSchedule)
+	s.handle("POST /v1/schedules:batch", s.createSchedules)
 	s.handle("GET /v1/schedules", s.listSchedules)
 	s.handle("GET /v1/schedules/{id}", s.getSchedule)
 	s.handle("PUT /v1/schedules/{id}", s.updateSchedule)
@@ -146,6 +147,7 @@ func (s *Server) routes(metricsHandler http.Handler) {
 	s.handle("POST /v1/cluster/transfer-leadership", s.transferLeadership)
 	s.handle("GET /v1/cluster/snapshot", s.saveSnapshot)
 	s.handle("POST /v1/cluster/snapshot", s.restoreSnapshot)
+	s.handle("POST /v1/cluster/bench/commits", s.benchCommits)
 
 	s.handle("GET /healthz", s.healthz)
 	s.handle("GET /readyz", s.readyz)

@@ -3,6 +3,7 @@ package cluster_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"sync"
@@ -283,6 +284,36 @@ func TestCluster_LaggingFollowerInstallsSnapshot(t *testing.T) {
 	require.Equal(t, 300, n.FSM().Count())
 	require.GreaterOrEqual(t, n.FSMRestores(), uint64(1), "the follower restored the leader's snapshot")
 	require.Greater(t, n.LastSnapshotIndex(), stoppedAt+16)
+	require.GreaterOrEqual(t, metricValue(t, lagging, "sz_raft_snapshot_installs_total"), 1.0)
+	require.GreaterOrEqual(t, metricValue(t, lagging, "sz_raft_restore_seconds"), 1.0)
+	for _, tn := range followers(nodes, lagging) {
+		require.GreaterOrEqual(t, metricValue(t, tn, "sz_raft_snapshot_persist_seconds"), 1.0, tn.id)
+		require.Zero(t, metricValue(t, tn, "sz_raft_snapshot_installs_total"), tn.id)
+	}
+}
+
+// metricValue returns the value of an unlabelled counter or gauge, or the
+// sample count of a histogram, registered by tn's current node (0 if
+// absent).
+func metricValue(t testing.TB, tn *testNode, name string) float64 {
+	t.Helper()
+	mfs, err := tn.reg.Gather()
+	require.NoError(t, err)
+	for _, mf := range mfs {
+		if mf.GetName() != name || len(mf.GetMetric()) == 0 {
+			continue
+		}
+		m := mf.GetMetric()[0]
+		switch {
+		case m.GetHistogram() != nil:
+			return float64(m.GetHistogram().GetSampleCount())
+		case m.GetCounter() != nil:
+			return m.GetCounter().GetValue()
+		case m.GetGauge() != nil:
+			return m.GetGauge().GetValue()
+		}
+	}
+	return 0
 }
 
 // Test 7: concurrent proposals share log entries and get their own results.
@@ -324,7 +355,7 @@ func TestCluster_Batching(t *testing.T) {
 
 // batchHistogram returns the sample count (entries) and sum (events) of
 // sz_raft_batch_events on tn.
-func batchHistogram(t *testing.T, tn *testNode) (entries, events uint64) {
+func batchHistogram(t testing.TB, tn *testNode) (entries, events uint64) {
 	t.Helper()
 	mfs, err := tn.reg.Gather()
 	require.NoError(t, err)
@@ -377,4 +408,57 @@ func TestCluster_SnapshotRoundTrip(t *testing.T) {
 	_, err = leader.node().Propose(ctx, createEvent("after-restore"))
 	require.NoError(t, err)
 	waitConverged(t, nodes)
+}
+
+func TestNode_BenchCommits(t *testing.T) {
+	t.Parallel()
+	skipShort(t)
+	nodes := startCluster(t, 3)
+	ctx := ctxTimeout(t, 30*time.Second)
+	digest := waitLeader(t, nodes).node().Self().Digest
+
+	t.Run("OK", func(t *testing.T) {
+		// Retried like a client would if leadership moves meanwhile (the
+		// test profile's 100 ms lease can lapse on a loaded box).
+		var res cluster.CommitBench
+		var leader *testNode
+		waitUntil(t, func() (err error) {
+			leader = waitLeader(t, nodes)
+			res, err = leader.node().BenchCommits(ctx, 200, 8, 512)
+			return err
+		})
+		require.Equal(t, 200, res.Commits)
+		require.Equal(t, 8, res.Concurrency)
+		require.Equal(t, 512, res.PayloadBytes)
+		require.Positive(t, res.PerSec)
+		require.Positive(t, res.P50)
+		require.GreaterOrEqual(t, res.P99, res.P50)
+		require.GreaterOrEqual(t, res.Elapsed, res.P99)
+		waitConverged(t, nodes)
+		require.Equal(t, digest, leader.node().Self().Digest, "noop entries leave the state alone")
+	})
+	t.Run("ErrInvalidRequest", func(t *testing.T) {
+		for _, args := range [][3]int{{0, 1, 0}, {cluster.MaxBenchCommits + 1, 1, 0}, {1, 0, 0},
+			{1, cluster.MaxBenchConcurrency + 1, 0}, {1, 1, -1}, {1, 1, cluster.MaxBenchPayload + 1},
+			{cluster.MaxBenchCommits, 1, cluster.MaxBenchPayload}} {
+			_, err := nodes[0].node().BenchCommits(ctx, args[0], args[1], args[2])
+			require.ErrorIs(t, err, cluster.ErrInvalidRequest, "%v", args)
+		}
+	})
+	t.Run("ErrNotLeader", func(t *testing.T) {
+		waitUntil(t, func() error {
+			leader := waitLeader(t, nodes)
+			_, err := followers(nodes, leader)[0].node().BenchCommits(ctx, 10, 1, 0)
+			if !errors.Is(err, cluster.ErrNotLeader) {
+				return fmt.Errorf("follower answered %v", err)
+			}
+			return nil
+		})
+	})
+	t.Run("ErrTimeout", func(t *testing.T) {
+		cctx, cancel := context.WithCancel(ctx)
+		cancel()
+		_, err := nodes[0].node().BenchCommits(cctx, 10, 1, 0)
+		require.ErrorIs(t, err, cluster.ErrTimeout)
+	})
 }

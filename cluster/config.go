@@ -16,11 +16,13 @@ import (
 
 // Timing profiles accepted in Config.Profile.
 const (
-	// ProfileDefault uses the hashicorp/raft defaults: heartbeat and
-	// election timeout 1 s, leader lease 500 ms, commit timeout 50 ms.
+	// ProfileDefault: heartbeat, election timeout and leader lease 500 ms,
+	// commit timeout 50 ms. Crash failover (ready leader) ≈ 1 s median;
+	// tolerates CPU or network stalls of a few hundred ms (DESIGN.md §2).
 	ProfileDefault = "default"
-	// ProfileFast suits a LAN: 200 ms heartbeat/election, 100 ms lease,
-	// 10 ms commit timeout.
+	// ProfileFast suits a LAN with dedicated cores: heartbeat, election
+	// timeout and lease 100 ms, commit timeout 5 ms. Crash failover
+	// ≈ 0.2 s median; a stall longer than ~100 ms causes an election.
 	ProfileFast = "fast"
 	// ProfileTest suits loopback clusters in tests: 150 ms heartbeat and
 	// election, 100 ms lease, 5 ms commit timeout.
@@ -32,9 +34,13 @@ const (
 	DefaultSnapshotThreshold = 8192
 	DefaultTrailingLogs      = 10240
 	DefaultSnapshotInterval  = 30 * time.Second
+	DefaultSnapshotLogBytes  = 128 << 20
+	DefaultTrailingLogBytes  = 32 << 20
 	DefaultMaxBatchEvents    = 1024
 	DefaultApplyTimeout      = 10 * time.Second
 	DefaultHTTPTimeout       = 5 * time.Second
+	// defaultMaxRPCsInFlight: see Config.maxRPCsInFlight and DESIGN.md §1.
+	defaultMaxRPCsInFlight = 1
 )
 
 // Config configures a Node. Zero values take the documented defaults.
@@ -68,6 +74,18 @@ type Config struct {
 	TrailingLogs      uint64
 	// SnapshotInterval is how often Raft checks the threshold (default 30 s).
 	SnapshotInterval time.Duration
+	// SnapshotLogBytes adds a byte bound to SnapshotThreshold: once this
+	// many bytes (plus a per-node jitter of up to 50 %) of entries have
+	// been applied since the last snapshot, the node takes one (default
+	// 128 MiB). Entries range from ~300 bytes to hundreds of kilobytes
+	// (bulk loads), so a count alone does not bound the log.
+	SnapshotLogBytes uint64
+	// TrailingLogBytes adds a byte bound to TrailingLogs: the node lowers
+	// Raft's TrailingLogs so that the entries kept after a snapshot hold
+	// about this many bytes (default 32 MiB), never fewer than 32 entries
+	// (or TrailingLogs if lower). A follower further behind than that
+	// catches up by InstallSnapshot.
+	TrailingLogBytes uint64
 	// MaxBatchEvents bounds the events packed into one log entry (default
 	// 1024). A single Propose call larger than this still goes in one entry.
 	MaxBatchEvents int
@@ -87,6 +105,12 @@ type Config struct {
 	// HTTPClient is used for joining, leaving and polling joiners. Default:
 	// a client with a 5 s timeout.
 	HTTPClient *http.Client
+
+	// maxRPCsInFlight is the transport's MaxRPCsInFlight: 1 turns
+	// pipelined replication off, n ≥ 2 allows n AppendEntries in flight per
+	// follower. Default defaultMaxRPCsInFlight; tests and benchmarks
+	// change it through export_test.go.
+	maxRPCsInFlight int
 }
 
 // timing holds the Raft timeouts of one profile.
@@ -95,8 +119,8 @@ type timing struct {
 }
 
 var profiles = map[string]timing{
-	ProfileDefault: {heartbeat: time.Second, election: time.Second, lease: 500 * time.Millisecond, commit: 50 * time.Millisecond},
-	ProfileFast:    {heartbeat: 200 * time.Millisecond, election: 200 * time.Millisecond, lease: 100 * time.Millisecond, commit: 10 * time.Millisecond},
+	ProfileDefault: {heartbeat: 500 * time.Millisecond, election: 500 * time.Millisecond, lease: 500 * time.Millisecond, commit: 50 * time.Millisecond},
+	ProfileFast:    {heartbeat: 100 * time.Millisecond, election: 100 * time.Millisecond, lease: 100 * time.Millisecond, commit: 5 * time.Millisecond},
 	ProfileTest:    {heartbeat: 150 * time.Millisecond, election: 150 * time.Millisecond, lease: 100 * time.Millisecond, commit: 5 * time.Millisecond},
 }
 
@@ -107,8 +131,11 @@ func (cfg Config) withDefaults() Config {
 	cfg.SnapshotThreshold = cmp.Or(cfg.SnapshotThreshold, DefaultSnapshotThreshold)
 	cfg.TrailingLogs = cmp.Or(cfg.TrailingLogs, DefaultTrailingLogs)
 	cfg.SnapshotInterval = cmp.Or(cfg.SnapshotInterval, DefaultSnapshotInterval)
+	cfg.SnapshotLogBytes = cmp.Or(cfg.SnapshotLogBytes, DefaultSnapshotLogBytes)
+	cfg.TrailingLogBytes = cmp.Or(cfg.TrailingLogBytes, DefaultTrailingLogBytes)
 	cfg.MaxBatchEvents = cmp.Or(cfg.MaxBatchEvents, DefaultMaxBatchEvents)
 	cfg.ApplyTimeout = cmp.Or(cfg.ApplyTimeout, DefaultApplyTimeout)
+	cfg.maxRPCsInFlight = cmp.Or(cfg.maxRPCsInFlight, defaultMaxRPCsInFlight)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}

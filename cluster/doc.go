@@ -25,7 +25,9 @@
 // Writes go through Propose on the leader; followers answer ErrNotLeader and
 // the API layer forwards to Leader().HTTPAddr. Reads of the local FSM are
 // stale by design; LinearizableRead makes them linearizable on the leader.
-// Leader-only services (dispatch/) follow LeadershipChanges.
+// Leader-only services (dispatch/) follow LeadershipChanges. BenchCommits
+// measures the raw single-entry commit rate that batching is compared
+// against.
 //
 // DESIGN.md in this directory explains the choices and the rejected
 // alternatives.

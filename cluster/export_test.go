@@ -21,3 +21,18 @@ func (n *Node) LastSnapshotIndex() uint64 {
 
 // ForceSnapshot takes a Raft snapshot now.
 func (n *Node) ForceSnapshot() error { return n.raft.Snapshot().Error() }
+
+// WithMaxRPCsInFlight sets the transport's MaxRPCsInFlight (1 = no
+// pipelining).
+func WithMaxRPCsInFlight(n int) func(*Config) {
+	return func(c *Config) { c.maxRPCsInFlight = n }
+}
+
+// FirstLogIndex is the first index in this node's Raft log store.
+func (n *Node) FirstLogIndex() uint64 {
+	v, _ := n.logs.FirstIndex()
+	return v
+}
+
+// TrailingLogs is the TrailingLogs value Raft currently uses.
+func (n *Node) TrailingLogs() uint64 { return n.raft.ReloadableConfig().TrailingLogs }

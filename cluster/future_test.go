@@ -22,7 +22,7 @@ func TestBindShutdown(t *testing.T) {
 	conf.Logger = newRaftLogger(slog.New(slog.DiscardHandler))
 	_, trans := raft.NewInmemTransport("solo")
 	store := raft.NewInmemStore()
-	r, err := raft.NewRaft(conf, newFSMAdapter(fsm.New()), store, store, raft.NewInmemSnapshotStore(), trans)
+	r, err := raft.NewRaft(conf, newFSMAdapter(fsm.New(), slog.New(slog.DiscardHandler), newMetrics(nil), newEntrySizes(0)), store, store, raft.NewInmemSnapshotStore(), trans)
 	require.NoError(t, err)
 	defer func() { require.NoError(t, r.Shutdown().Error()) }()
 

@@ -65,7 +65,7 @@ func (l *testLog) close() {
 // testNode is one cluster node plus a minimal HTTP API in front of it. The
 // HTTP server and data dir outlive restarts of the node.
 type testNode struct {
-	t        *testing.T
+	t        testing.TB
 	id       string
 	dir      string
 	raftAddr string // "127.0.0.1:0" until first started, then the real address
@@ -77,7 +77,7 @@ type testNode struct {
 	hideSelf atomic.Bool // GET /v1/cluster/self answers 503 (node unreachable over HTTP)
 }
 
-func newTestNode(t *testing.T, id string, opts ...func(*cluster.Config)) *testNode {
+func newTestNode(t testing.TB, id string, opts ...func(*cluster.Config)) *testNode {
 	t.Helper()
 	tn := &testNode{t: t, id: id, dir: t.TempDir(), raftAddr: "127.0.0.1:0", reg: prometheus.NewRegistry(), opts: opts}
 	logw := &testLog{t: t}
@@ -227,7 +227,7 @@ var clusterSlots = make(chan struct{}, 2)
 
 // startCluster bootstraps the first node and joins the others through the
 // first node's HTTP API, then waits until all are voters and converged.
-func startCluster(t *testing.T, size int, opts ...func(*cluster.Config)) []*testNode {
+func startCluster(t testing.TB, size int, opts ...func(*cluster.Config)) []*testNode {
 	t.Helper()
 	clusterSlots <- struct{}{}
 	t.Cleanup(func() { <-clusterSlots })
@@ -250,18 +250,24 @@ func startCluster(t *testing.T, size int, opts ...func(*cluster.Config)) []*test
 
 // waitUntil polls cond every waitTick until it returns nil, failing the
 // test with cond's last error after waitTimeout.
-func waitUntil(t *testing.T, cond func() error) {
+func waitUntil(t testing.TB, cond func() error) {
+	t.Helper()
+	waitUntilFor(t, waitTimeout, cond)
+}
+
+// waitUntilFor is waitUntil with a timeout of d.
+func waitUntilFor(t testing.TB, d time.Duration, cond func() error) {
 	t.Helper()
 	tick := time.NewTicker(waitTick)
 	defer tick.Stop()
-	deadline := time.Now().Add(waitTimeout)
+	deadline := time.Now().Add(d)
 	for {
 		err := cond()
 		if err == nil {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("condition not met after %v: %v", waitTimeout, err)
+			t.Fatalf("condition not met after %v: %v", d, err)
 		}
 		<-tick.C
 	}
@@ -295,7 +301,7 @@ func findLeader(nodes []*testNode) (*testNode, error) {
 
 // waitLeader waits until exactly one running node of nodes is a ready
 // leader and every running node follows it; it returns the leader.
-func waitLeader(t *testing.T, nodes []*testNode) *testNode {
+func waitLeader(t testing.TB, nodes []*testNode) *testNode {
 	t.Helper()
 	var leader *testNode
 	waitUntil(t, func() (err error) {
@@ -307,7 +313,7 @@ func waitLeader(t *testing.T, nodes []*testNode) *testNode {
 
 // waitVoters waits until the leader's configuration has want voters and no
 // non-voter.
-func waitVoters(t *testing.T, nodes []*testNode, want int) {
+func waitVoters(t testing.TB, nodes []*testNode, want int) {
 	t.Helper()
 	waitUntil(t, func() error {
 		leader, err := findLeader(nodes)
@@ -332,9 +338,15 @@ func waitVoters(t *testing.T, nodes []*testNode, want int) {
 
 // waitConverged waits until every running node has applied the leader's
 // commit index and all report the same applied index and digest.
-func waitConverged(t *testing.T, nodes []*testNode) {
+func waitConverged(t testing.TB, nodes []*testNode) {
 	t.Helper()
-	waitUntil(t, func() error {
+	waitConvergedFor(t, waitTimeout, nodes)
+}
+
+// waitConvergedFor is waitConverged with a timeout of d.
+func waitConvergedFor(t testing.TB, d time.Duration, nodes []*testNode) {
+	t.Helper()
+	waitUntilFor(t, d, func() error {
 		var selves []cluster.Self
 		var commit uint64
 		for _, tn := range nodes {
@@ -372,7 +384,7 @@ func createEvent(id string) fsm.Event {
 // propose commits ev through whichever node leads, retrying (as a client
 // would) when leadership moves. It reports whether a retry happened after
 // an ErrTimeout, in which case the first attempt may have committed.
-func propose(t *testing.T, nodes []*testNode, ev fsm.Event) (fsm.Result, bool, error) {
+func propose(t testing.TB, nodes []*testNode, ev fsm.Event) (fsm.Result, bool, error) {
 	t.Helper()
 	deadline := time.Now().Add(waitTimeout)
 	ambiguous := false
@@ -406,7 +418,7 @@ func propose(t *testing.T, nodes []*testNode, ev fsm.Event) (fsm.Result, bool, e
 
 // proposeCreates creates count schedules prefix-0 … prefix-(count-1), one
 // Propose each, from workers goroutines, through the current leader.
-func proposeCreates(t *testing.T, nodes []*testNode, prefix string, count, workers int) {
+func proposeCreates(t testing.TB, nodes []*testNode, prefix string, count, workers int) {
 	t.Helper()
 	var wg sync.WaitGroup
 	errs := make(chan error, count)
@@ -436,7 +448,7 @@ func proposeCreates(t *testing.T, nodes []*testNode, prefix string, count, worke
 }
 
 // recv receives from a leadership channel or fails after waitTimeout.
-func recv(t *testing.T, ch <-chan bool) bool {
+func recv(t testing.TB, ch <-chan bool) bool {
 	t.Helper()
 	select {
 	case v := <-ch:
@@ -447,7 +459,7 @@ func recv(t *testing.T, ch <-chan bool) bool {
 	}
 }
 
-func ctxTimeout(t *testing.T, d time.Duration) context.Context {
+func ctxTimeout(t testing.TB, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
 	return ctx

@@ -14,4 +14,5 @@ const (
 	logKeyLeaderID  = "leader_id"
 	logKeyErr       = "err"
 	logKeyDuration  = "duration"
+	logKeyBytes     = "bytes"
 )

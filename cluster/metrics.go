@@ -9,13 +9,17 @@ import (
 
 // metrics is the node's Prometheus collector. Gauges are read from Raft and
 // the FSM at scrape time (no polling goroutine); the proposal counter and
-// the two histograms are updated on the write path.
+// the batch and apply histograms are updated on the write path, the
+// snapshot and restore metrics by the FSM adapter.
 type metrics struct {
 	n *Node
 
-	proposals     *prometheus.CounterVec
-	batchEvents   prometheus.Histogram
-	applyDuration prometheus.Histogram
+	proposals        *prometheus.CounterVec
+	batchEvents      prometheus.Histogram
+	applyDuration    prometheus.Histogram
+	snapshotPersist  prometheus.Histogram
+	restoreDuration  prometheus.Histogram
+	snapshotInstalls prometheus.Counter
 
 	state, term, commitIndex, appliedIndex, lastIndex *prometheus.Desc
 	lastContact, isLeader, members, schedules         *prometheus.Desc
@@ -52,6 +56,17 @@ func newMetrics(n *Node) *metrics {
 			Name: "sz_raft_apply_duration_seconds", Help: "Time from handing an entry to Raft until it is committed and applied on the leader.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14), // 0.5 ms … 4 s
 		}),
+		snapshotPersist: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "sz_raft_snapshot_persist_seconds", Help: "Time to encode a Raft snapshot of the FSM and write and sync it to the snapshot store.",
+			Buckets: prometheus.ExponentialBuckets(0.01, 2, 13), // 10 ms … 41 s
+		}),
+		restoreDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "sz_raft_restore_seconds", Help: "Time to restore the FSM from a snapshot (start-up, installed from the leader, or user restore).",
+			Buckets: prometheus.ExponentialBuckets(0.01, 2, 13),
+		}),
+		snapshotInstalls: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "sz_raft_snapshot_installs_total", Help: "Snapshots this node installed from the leader (InstallSnapshot) instead of replaying the log.",
+		}),
 		state:        gauge("sz_raft_state", "1 for the node's current Raft state.", "state"),
 		term:         gauge("sz_raft_term", "Current Raft term."),
 		commitIndex:  gauge("sz_raft_commit_index", "Raft commit index."),
@@ -83,11 +98,16 @@ func (m *metrics) countProposal(err error) {
 	m.proposals.WithLabelValues(result).Inc()
 }
 
+// collectors are the metrics updated as things happen.
+func (m *metrics) collectors() []prometheus.Collector {
+	return []prometheus.Collector{m.proposals, m.batchEvents, m.applyDuration, m.snapshotPersist, m.restoreDuration, m.snapshotInstalls}
+}
+
 // Describe implements prometheus.Collector.
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
-	m.proposals.Describe(ch)
-	m.batchEvents.Describe(ch)
-	m.applyDuration.Describe(ch)
+	for _, c := range m.collectors() {
+		c.Describe(ch)
+	}
 	for _, d := range []*prometheus.Desc{m.state, m.term, m.commitIndex, m.appliedIndex, m.lastIndex,
 		m.lastContact, m.isLeader, m.members, m.schedules} {
 		ch <- d
@@ -96,9 +116,9 @@ func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 
 // Collect implements prometheus.Collector.
 func (m *metrics) Collect(ch chan<- prometheus.Metric) {
-	m.proposals.Collect(ch)
-	m.batchEvents.Collect(ch)
-	m.applyDuration.Collect(ch)
+	for _, c := range m.collectors() {
+		c.Collect(ch)
+	}
 	g := func(d *prometheus.Desc, v float64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
 	}

@@ -57,6 +57,7 @@ type Node struct {
 	wall    clock.Clock // timers and durations: always clock.Real
 	fsm     *fsm.FSM
 	adapter *fsmAdapter
+	sizes   *entrySizes
 	metrics *metrics
 	httpc   *http.Client
 	ownHTTP bool // httpc was created here; close its idle connections on Stop
@@ -69,7 +70,7 @@ type Node struct {
 	raft     *raft.Raft
 	bolt     *raftboltdb.BoltStore
 	logs     raft.LogStore
-	trans    *raft.NetworkTransport
+	trans    *transport
 	raftAddr string
 	notifyCh chan bool
 
@@ -81,6 +82,8 @@ type Node struct {
 	proposeCh chan *proposal
 
 	lead leadership
+
+	benchRunning atomic.Bool // a BenchCommits run is in progress
 }
 
 // New validates cfg and returns a Node that is not started yet.
@@ -102,8 +105,9 @@ func New(cfg Config) (*Node, error) {
 		notifyCh:  make(chan bool, notifyChSize),
 	}
 	n.log = cfg.Logger.With(slog.String(logKeyComponent, "cluster"), slog.String(logKeyNodeID, cfg.NodeID))
-	n.adapter = newFSMAdapter(n.fsm)
 	n.metrics = newMetrics(n)
+	n.sizes = newEntrySizes(cfg.TrailingLogs)
+	n.adapter = newFSMAdapter(n.fsm, n.log, n.metrics, n.sizes)
 	n.lead.init()
 	if n.httpc == nil {
 		n.httpc = &http.Client{Timeout: DefaultHTTPTimeout}
@@ -139,9 +143,10 @@ func (n *Node) Start(ctx context.Context) error {
 		}
 	}
 	n.state.Store(stateRunning)
-	n.wg.Add(2)
+	n.wg.Add(3)
 	go n.runNotify()
 	go n.runBatcher()
+	go n.runCompaction()
 	n.log.InfoContext(ctx, "raft node started", slog.String(logKeyAddr, n.raftAddr))
 	return nil
 }
@@ -170,18 +175,16 @@ func (n *Node) open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	n.trans = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
-		Stream:  stream,
-		MaxPool: transportMaxPool,
-		Timeout: transportTimeout,
-		Logger:  hl.Named("transport"),
-		// 1 disables pipelined replication. With pipelining, a follower
-		// answer that stops the pipeline decoder (stale term, rejected
-		// append) can park the sender forever: replication to that follower
-		// stops while heartbeats go on, and Raft's Shutdown never returns
-		// (seen here after leadership transfers; grafana/pyroscope#5518).
-		MaxRPCsInFlight: 1,
-	})
+	// Pipelined replication is off by default (maxRPCsInFlight 1): it
+	// measured no faster here. transport makes it safe to turn on
+	// (pipeline.go, DESIGN.md §1).
+	n.trans = &transport{raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+		Stream:          stream,
+		MaxPool:         transportMaxPool,
+		Timeout:         transportTimeout,
+		Logger:          hl.Named("transport"),
+		MaxRPCsInFlight: n.cfg.maxRPCsInFlight,
+	})}
 	n.raftAddr = string(n.trans.LocalAddr())
 	rc := n.raftConfig(hl)
 	if err := raft.ValidateConfig(rc); err != nil {
@@ -195,6 +198,7 @@ func (n *Node) open(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("cluster: start raft: %w", err)
 	}
+	n.adapter.raft.Store(n.raft)
 	if n.cfg.Bootstrap && !existing {
 		return n.bootstrap(ctx)
 	}

@@ -187,7 +187,11 @@ func (n *Node) submitEach(batch []*proposal) {
 // as one entry.
 func (n *Node) encode(batch []*proposal) ([]byte, int, error) {
 	now := n.clock.Now().UTC()
-	var events []fsm.Event
+	count := 0
+	for _, p := range batch {
+		count += len(p.events)
+	}
+	events := make([]fsm.Event, 0, count)
 	for _, p := range batch {
 		for i := range p.events {
 			p.events[i].At = now

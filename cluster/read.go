@@ -140,7 +140,7 @@ func (n *Node) RestoreSnapshot(ctx context.Context, r io.Reader) error {
 	if err != nil {
 		return n.mapApplyErr(err)
 	}
-	n.log.InfoContext(ctx, "restored snapshot", slog.Int64("bytes", size), slog.Uint64(logKeyIndex, n.raft.LastIndex()))
+	n.log.InfoContext(ctx, "restored snapshot", slog.Int64(logKeyBytes, size), slog.Uint64(logKeyIndex, n.raft.LastIndex()))
 	if err := n.ensureNodeRecord(ctx); err != nil {
 		n.log.WarnContext(ctx, "re-recording own node after restore failed", slog.Any(logKeyErr, err))
 	}

@@ -62,12 +62,21 @@ type Config struct {
 	AcceptTimeout time.Duration
 	// HandlerExpiry is the silence after which handler.expired is committed (10 s).
 	HandlerExpiry time.Duration
-	// MaxFiresPerBatch bounds the events of one Propose (500).
+	// MaxFiresPerBatch bounds the events of one Propose (500). A batch is
+	// only cut between two schedules' decisions, so one schedule's
+	// decisions (at most MaxFiresPerBatch per pass, plus overlap cancels)
+	// always share a log entry.
 	MaxFiresPerBatch int
+	// MaxInFlightProposals bounds the batches proposed and not yet answered
+	// (8). When they are all in flight the leader stops taking new fires
+	// and handler messages until one returns (backpressure).
+	MaxInFlightProposals int
 	// CatchupCap bounds the decisions committed per schedule per pass (1000).
 	CatchupCap int
-	// ResyncInterval is how often the leader rescans the FSM for schedule
-	// changes and untracked active runs (250 ms).
+	// ResyncInterval, when positive, makes the leader rescan the whole FSM
+	// that often as a safety net. The default 0 disables it: the leader
+	// follows the FSM change feed (fsm.ChangesSince) and rescans only when
+	// it gains leadership or falls behind the feed.
 	ResyncInterval time.Duration
 	// ProposeTimeout bounds one Propose (5 s).
 	ProposeTimeout time.Duration
@@ -95,11 +104,14 @@ func (c Config) withDefaults() Config {
 	if c.MaxFiresPerBatch <= 0 {
 		c.MaxFiresPerBatch = 500
 	}
+	if c.MaxInFlightProposals <= 0 {
+		c.MaxInFlightProposals = 8
+	}
 	if c.CatchupCap <= 0 {
 		c.CatchupCap = 1000
 	}
-	if c.ResyncInterval <= 0 {
-		c.ResyncInterval = 250 * time.Millisecond
+	if c.ResyncInterval < 0 {
+		c.ResyncInterval = 0
 	}
 	if c.ProposeTimeout <= 0 {
 		c.ProposeTimeout = 5 * time.Second
@@ -131,6 +143,9 @@ type Dispatcher struct {
 
 	lead     atomic.Pointer[leader] // the running leader loop, nil on a follower
 	handlers atomic.Pointer[[]HandlerStatus]
+	// wakes counts leader-loop wake-ups (idle-CPU tests and the
+	// sz_dispatch_loop_wakeups_total counter).
+	wakes atomic.Uint64
 }
 
 // New validates cfg and builds a Dispatcher without starting it.
@@ -247,10 +262,14 @@ func (d *Dispatcher) recvLoop(ctx context.Context) {
 			continue
 		}
 		if l := d.lead.Load(); l != nil {
+			// Block rather than drop: a dropped accepted/result makes the
+			// handler re-send it seconds later while its credit stays in
+			// use. Waiting here pushes back on the handlers' sockets.
 			select {
 			case l.inbox <- in:
-			default:
-				d.log.Warn("leader inbox full; dropping message", "type", in.Msg.Type, "peer", in.Peer)
+			case <-l.quit: // this term ended; the handler re-sends to the next leader
+			case <-ctx.Done():
+				return
 			}
 			continue
 		}
@@ -281,8 +300,7 @@ func (d *Dispatcher) answerFollower(ctx context.Context, in transport.Inbound) {
 // Trigger commits a manual run of scheduleID now (leader only) and hands it
 // to the leader loop. A repeated requestID returns the existing run.
 func (d *Dispatcher) Trigger(ctx context.Context, scheduleID, requestID string) (*fsm.Run, error) {
-	l := d.lead.Load()
-	if l == nil {
+	if d.lead.Load() == nil {
 		return nil, ErrNotLeader
 	}
 	if requestID == "" {
@@ -300,8 +318,8 @@ func (d *Dispatcher) Trigger(ctx context.Context, scheduleID, requestID string) 
 	}
 	switch {
 	case res[0].Err == nil:
+		// The leader loop learns about the run from the FSM change feed.
 		d.m.fires.WithLabelValues("manual").Inc()
-		l.kick()
 		return res[0].Run, nil
 	case errors.Is(res[0].Err, fsm.ErrExists):
 		if r, ok := d.cfg.Cluster.FSM().Run(id); ok {

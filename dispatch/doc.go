@@ -5,6 +5,14 @@
 // LeadershipChanges) a single leader loop owns all scheduling state: the
 // timer heap, the tracked active runs and the handler registry.
 //
+// The loop is event-driven: it follows the FSM change feed
+// (fsm.ChangesSince) instead of rescanning the state, keeps every deadline
+// in an indexed heap, and sleeps until the earliest one — idle, it wakes
+// once per heartbeat interval whatever the number of schedules. Commits
+// are pipelined: batches of events are proposed from their own goroutines
+// while the loop goes on, and their callbacks run back on the loop in
+// submission order.
+//
 // Every fire decision is committed through Raft (cluster Propose) before
 // anything is sent, and every message to a handler carries the leader's
 // term; attempts fence results (fsm.ErrStale). See DESIGN.md.

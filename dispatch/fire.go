@@ -1,9 +1,8 @@
 package dispatch
 
 import (
-	"container/heap"
 	"errors"
-	"hash/fnv"
+	"math"
 	"time"
 
 	"github.com/schedulezero/schedulezero/fsm"
@@ -13,87 +12,56 @@ import (
 // commitRetryDelay spaces retries of fire decisions whose commit failed.
 const commitRetryDelay = 200 * time.Millisecond
 
-// schedState is the leader's timer state for one schedule.
+// triggerCacheMax bounds the compiled cron triggers kept by spec. Cron and
+// zone parsing dominate Compile; most schedules share few specs. The cache
+// is cleared when full (a bounded, allocation-free eviction policy).
+const triggerCacheMax = 1 << 12
+
+// schedState is the leader's timer for one schedule that has a next
+// occurrence (or a decision in flight). Schedules without one (paused,
+// ended, max_runs reached, trigger does not compile) have no schedState.
+//
+// Memory budget: 24 bytes (size class 24) plus its share of the scheds map
+// (~40–60 B) and of the timer heap (8–16 B): ≈ 100 B per idle schedule,
+// measured by TestLeader_MemoryPerSchedule. The next nominal time is not
+// stored: it is recomputed from the schedule (floorOf) when the timer
+// fires, which is also what makes every FSM change (update, pause, HWM)
+// restart the timer correctly.
 type schedState struct {
-	s       *fsm.Schedule // the version the timer was computed from
-	trig    trigger.Trigger
-	nominal time.Time // next occurrence to decide; zero = none
-	due     time.Time // nominal + jitter
-	index   int       // position in the heap, -1 when absent
+	s     *fsm.Schedule // the FSM value the timer was computed from
+	due   int64         // unix ns of the next due time (nominal + jitter), clamped
+	index int32         // position in the timer heap, -1 when absent
+	flags schedFlags
 }
 
-// timerHeap orders schedules by due time (container/heap).
-type timerHeap []*schedState
+type schedFlags uint8
 
-func (h timerHeap) Len() int { return len(h) }
-func (h timerHeap) Less(i, j int) bool {
-	if !h[i].due.Equal(h[j].due) {
-		return h[i].due.Before(h[j].due)
-	}
-	return h[i].s.ID < h[j].s.ID
-}
-func (h timerHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i]; h[i].index = i; h[j].index = j }
-func (h *timerHeap) Push(x any)   { s := x.(*schedState); s.index = len(*h); *h = append(*h, s) }
-func (h *timerHeap) Pop() any {
-	old := *h
-	s := old[len(old)-1]
-	*h = old[:len(old)-1]
-	s.index = -1
-	return s
-}
-func (l *leader) unschedule(ss *schedState) {
-	if ss.index >= 0 {
-		heap.Remove(&l.heap, ss.index)
-	}
-}
+const (
+	// schedInflight: a decision group is proposed and not yet answered; the
+	// schedule is out of the heap and is re-armed from the FSM when the
+	// group completes (the FSM's high-water mark rejects a duplicate
+	// decision anyway).
+	schedInflight schedFlags = 1 << iota
+	// schedRunsDirty: a run of this schedule appeared while its decision was
+	// in flight and was not tracked (the completion adopts it).
+	schedRunsDirty
+)
 
-// reschedule puts ss in the heap at its due time, or removes it.
-func (l *leader) reschedule(ss *schedState) {
-	if ss.nominal.IsZero() {
-		l.unschedule(ss)
-		return
-	}
-	if ss.index >= 0 {
-		heap.Fix(&l.heap, ss.index)
-		return
-	}
-	heap.Push(&l.heap, ss)
-}
+var (
+	maxNanosTime = time.Unix(0, math.MaxInt64)
+	minNanosTime = time.Unix(0, math.MinInt64)
+)
 
-// resyncSchedules aligns the timers with the FSM: new, changed, paused,
-// resumed and deleted schedules. A changed schedule restarts strictly after
-// max(high-water mark, its last change, start_at−1ns): occurrences before a
-// pause/resume or update are not caught up.
-func (l *leader) resyncSchedules(now time.Time) {
-	seen := map[string]bool{}
-	for _, s := range l.d.cfg.Cluster.FSM().Schedules() {
-		seen[s.ID] = true
-		ss := l.scheds[s.ID]
-		if ss != nil && ss.s.Version == s.Version {
-			ss.s = s // same version: keep the timer, refresh HWM/FiredRuns
-			continue
-		}
-		if ss == nil {
-			ss = &schedState{index: -1}
-			l.scheds[s.ID] = ss
-		}
-		ss.s = s
-		trig, err := trigger.Compile(s.Trigger, s.Anchor())
-		if err != nil {
-			l.d.log.Error("schedule trigger does not compile; not scheduling", "schedule", s.ID, "err", err)
-			ss.nominal = time.Time{}
-			l.reschedule(ss)
-			continue
-		}
-		ss.trig = trig
-		l.setNext(ss, floorOf(s))
+// nanos is t as unix nanoseconds, clamped to int64 (fire times reach year
+// 9999; anything past 2262 is simply never due).
+func nanos(t time.Time) int64 {
+	switch {
+	case t.After(maxNanosTime):
+		return math.MaxInt64
+	case t.Before(minNanosTime):
+		return math.MinInt64
 	}
-	for id, ss := range l.scheds {
-		if !seen[id] {
-			l.unschedule(ss)
-			delete(l.scheds, id)
-		}
-	}
+	return t.UnixNano()
 }
 
 // floorOf is the instant after which a schedule's next occurrence lies.
@@ -111,18 +79,101 @@ func floorOf(s *fsm.Schedule) time.Time {
 	return f
 }
 
-// setNext sets ss's next occurrence strictly after t (respecting pause,
-// end_at and max_runs) and its place in the heap.
-func (l *leader) setNext(ss *schedState, t time.Time) {
-	l.setNextRaw(ss, t)
-	if s := ss.s; s.MaxRuns > 0 && s.FiredRuns >= s.MaxRuns {
-		ss.nominal, ss.due = time.Time{}, time.Time{}
+// trigger compiles s's trigger. Cron triggers do not depend on the anchor
+// and are cached by spec; every and at triggers are cheap to compile
+// (one small allocation) and are compiled when needed, never stored.
+func (l *leader) trigger(s *fsm.Schedule) (trigger.Trigger, error) {
+	if s.Trigger.Cron == "" {
+		return trigger.Compile(s.Trigger, s.Anchor())
 	}
-	l.reschedule(ss)
+	if t, ok := l.trigs[s.Trigger]; ok {
+		return t, nil
+	}
+	t, err := trigger.Compile(s.Trigger, s.Anchor())
+	if err != nil {
+		return nil, err
+	}
+	if len(l.trigs) >= triggerCacheMax {
+		clear(l.trigs)
+	}
+	l.trigs[s.Trigger] = t
+	return t, nil
+}
+
+// nextAfter is s's first occurrence strictly after t that may fire
+// (not paused, before end_at); ok=false when there is none.
+func nextAfter(s *fsm.Schedule, trig trigger.Trigger, t time.Time) (time.Time, bool) {
+	if s.Paused {
+		return time.Time{}, false
+	}
+	n, ok := trig.Next(t)
+	if !ok || (s.EndAt != nil && n.After(*s.EndAt)) {
+		return time.Time{}, false
+	}
+	return n, true
+}
+
+// nextDue is the due time of s's next occurrence, respecting pause,
+// end_at and max_runs; ok=false when the schedule needs no timer.
+func (l *leader) nextDue(s *fsm.Schedule) (int64, bool) {
+	if s.Paused || (s.MaxRuns > 0 && s.FiredRuns >= s.MaxRuns) {
+		return 0, false
+	}
+	trig, err := l.trigger(s)
+	if err != nil {
+		l.d.log.Error("schedule trigger does not compile; not scheduling", "schedule", s.ID, "err", err)
+		return 0, false
+	}
+	n, ok := nextAfter(s, trig, floorOf(s))
+	if !ok {
+		return 0, false
+	}
+	return nanos(n.Add(jitter(s, trig, n))), true
+}
+
+// setSchedule (re)arms the timer of s from its FSM value; O(log n).
+// Allocation budget: 1 schedState for a schedule that gains a timer, plus
+// the trigger compile of an every/at schedule (1 small object).
+func (l *leader) setSchedule(ss *schedState, s *fsm.Schedule) {
+	due, ok := l.nextDue(s)
+	if !ok {
+		if ss != nil {
+			l.timers.remove(ss)
+			delete(l.scheds, s.ID)
+		}
+		return
+	}
+	if ss == nil {
+		ss = &schedState{index: -1}
+		l.scheds[s.ID] = ss
+	}
+	ss.s, ss.due = s, due
+	l.timers.set(ss)
+}
+
+// syncSchedule applies one schedule change from the feed.
+func (l *leader) syncSchedule(id string) {
+	ss := l.scheds[id]
+	if ss != nil && ss.flags&schedInflight != 0 {
+		return // the completion of its decision re-arms it from the FSM
+	}
+	s, ok := l.fsm.Get(id)
+	if !ok {
+		if ss != nil {
+			l.timers.remove(ss)
+			delete(l.scheds, id)
+		}
+		return
+	}
+	if ss != nil && ss.s == s {
+		return // already armed from this value (FSM values are immutable)
+	}
+	l.setSchedule(ss, s)
 }
 
 // jitter is the deterministic offset of an occurrence: hash(schedule,
-// nominal) mod min(policy.jitter, next−nominal).
+// nominal) mod min(policy.jitter, next−nominal). The hash is FNV-1a 64
+// over the ID and the RFC 3339 nominal time, computed without allocating.
 func jitter(s *fsm.Schedule, trig trigger.Trigger, nominal time.Time) time.Duration {
 	span := time.Duration(s.Policy.Jitter)
 	if span <= 0 {
@@ -134,152 +185,186 @@ func jitter(s *fsm.Schedule, trig trigger.Trigger, nominal time.Time) time.Durat
 	if span <= 0 {
 		return 0
 	}
-	h := fnv.New64a()
-	_, _ = h.Write([]byte(s.ID))
-	_, _ = h.Write([]byte(nominal.UTC().Format(time.RFC3339Nano)))
-	return time.Duration(h.Sum64() % uint64(span))
+	const offset64, prime64 = 14695981039346656037, 1099511628211
+	h := uint64(offset64)
+	for i := 0; i < len(s.ID); i++ {
+		h = (h ^ uint64(s.ID[i])) * prime64
+	}
+	var buf [64]byte
+	for _, c := range nominal.UTC().AppendFormat(buf[:0], time.RFC3339Nano) {
+		h = (h ^ uint64(c)) * prime64
+	}
+	return time.Duration(h % uint64(span))
 }
 
-// fireDue commits one decision for every occurrence due by now, for all
-// due schedules in as few Propose calls as possible, then dispatches.
-func (l *leader) fireDue(now time.Time) error {
-	var ps []pending
-	var touched []*schedState
-	for len(l.heap) > 0 && !l.heap[0].due.After(now) {
-		ss := heap.Pop(&l.heap).(*schedState)
-		touched = append(touched, ss)
-		ps = append(ps, l.decide(ss, now)...)
-	}
-	if len(ps) == 0 {
-		for _, ss := range touched {
-			l.reschedule(ss)
-		}
-		return nil
-	}
-	err := l.commit(ps)
-	for _, ss := range touched {
-		if err != nil {
-			// Unknown outcome: retry the same occurrences; a committed
-			// decision comes back as ErrStale/ErrExists and is adopted.
-			l.setNextRaw(ss, floorOf(ss.s))
-			if !ss.nominal.IsZero() && !ss.due.After(now) {
-				ss.due = now.Add(commitRetryDelay)
-			}
-			l.reschedule(ss)
-			continue
-		}
-		l.reschedule(ss)
-	}
-	if fatal(err) {
-		return err
-	}
-	if err != nil {
-		l.d.log.Warn("fire decision not committed; retrying", "err", err)
-	}
-	return nil
+// runID is fsm.RunID with one allocation instead of two (tested equal).
+func runID(scheduleID string, nominal time.Time) string {
+	var buf [96]byte
+	b := append(buf[:0], scheduleID...)
+	b = append(b, '@')
+	b = nominal.UTC().AppendFormat(b, time.RFC3339Nano)
+	return string(b)
 }
 
-// decide builds the decisions for ss's occurrences due by now and advances
-// ss past them.
-func (l *leader) decide(ss *schedState, now time.Time) []pending {
+// fireDue takes every schedule due by now out of the timer heap and queues
+// its decisions, as long as the commit pipeline has room (backpressure:
+// the rest stay due in the heap and are taken on a later step).
+func (l *leader) fireDue(now time.Time) {
+	ns := nanos(now)
+	for len(l.timers) > 0 && l.timers[0].due <= ns && l.room() {
+		l.decide(l.timers.pop(), now)
+	}
+}
+
+// decide queues one decision per occurrence of ss due by now, as one group
+// that completes in commitDone. Occurrences beyond CatchupCap are dropped
+// (covered by the high-water mark); at most MaxFiresPerBatch are decided
+// per pass, the rest on the next pass after this group commits.
+//
+// Allocation budget per decided occurrence: the run ID string (1); the
+// every/at trigger compile (1 per schedule per pass).
+func (l *leader) decide(ss *schedState, now time.Time) {
 	s := ss.s
-	var slots []time.Time
-	dropped := 0
-	fired := s.FiredRuns
-	for n := ss.nominal; !n.IsZero() && !ss.due.After(now); {
-		if s.MaxRuns > 0 && fired >= s.MaxRuns {
-			ss.nominal, ss.due = time.Time{}, time.Time{}
-			break
-		}
-		if now.Sub(n) <= time.Duration(s.Policy.CatchupWindow) {
-			fired++
-		}
-		slots = append(slots, n)
-		if len(slots) > l.d.cfg.CatchupCap {
-			slots = slots[1:]
-			dropped++
-		}
-		l.setNextRaw(ss, n) // ss is popped: no heap update
-		n = ss.nominal
+	trig, err := l.trigger(s)
+	if err != nil {
+		l.setSchedule(ss, s) // drops the timer and logs
+		return
 	}
+	slots, dropped := l.dueSlots(s, trig, now)
 	if dropped > 0 {
 		l.d.m.dropped.Add(float64(dropped))
 		l.d.m.missed.Add(float64(dropped))
 		l.d.log.Warn("catch-up cap reached; older occurrences only advance the high-water mark", "schedule", s.ID, "dropped", dropped)
 	}
-	active := len(l.d.cfg.Cluster.FSM().ActiveRunsOf(s.ID))
-	var ps []pending
-	for _, n := range slots {
-		ps = append(ps, l.decision(ss, n, now, active)...)
-	}
-	return ps
-}
-
-func (l *leader) setNextRaw(ss *schedState, t time.Time) {
-	ss.nominal, ss.due = time.Time{}, time.Time{}
-	s := ss.s
-	if s.Paused || ss.trig == nil {
+	if len(slots) == 0 {
+		l.setSchedule(ss, s)
 		return
 	}
-	if n, ok := ss.trig.Next(t); ok && (s.EndAt == nil || !n.After(*s.EndAt)) {
-		ss.nominal = n
-		ss.due = n.Add(jitter(s, ss.trig, n))
+	ss.flags |= schedInflight
+	active := l.activeCount(s.ID)
+	start := len(l.pend)
+	for _, n := range slots {
+		l.decision(ss, trig, n, now, active)
 	}
+	for i := start; i < len(l.pend)-1; i++ {
+		l.pend[i].end = false // one group: never split across proposals
+	}
+	l.pend[len(l.pend)-1].end = true
+	l.pend[len(l.pend)-1].ss = ss
 }
 
-// decision is the event(s) for one occurrence n of ss.
-func (l *leader) decision(ss *schedState, n, now time.Time, active int) []pending {
+// dueSlots lists s's occurrences due by now in nominal order: the newest
+// CatchupCap (older ones are counted as dropped), then at most
+// MaxFiresPerBatch of those. The slice is reused across calls.
+func (l *leader) dueSlots(s *fsm.Schedule, trig trigger.Trigger, now time.Time) ([]time.Time, int) {
+	capN := l.d.cfg.CatchupCap
+	ring, head, dropped := l.slots[:0], 0, 0
+	fired := s.FiredRuns
+	for n, ok := nextAfter(s, trig, floorOf(s)); ok && !n.Add(jitter(s, trig, n)).After(now); n, ok = nextAfter(s, trig, n) {
+		if s.MaxRuns > 0 && fired >= s.MaxRuns {
+			break
+		}
+		if now.Sub(n) <= time.Duration(s.Policy.CatchupWindow) {
+			fired++
+		}
+		if len(ring) < capN {
+			ring = append(ring, n)
+			continue
+		}
+		ring[head] = n // overwrite the oldest
+		head = (head + 1) % capN
+		dropped++
+	}
+	if head > 0 { // rotate into nominal order
+		l.slotsTmp = append(append(l.slotsTmp[:0], ring[head:]...), ring[:head]...)
+		ring = append(ring[:0], l.slotsTmp...)
+	}
+	l.slots = ring
+	return ring[:min(len(ring), l.d.cfg.MaxFiresPerBatch)], dropped
+}
+
+// decision queues the event(s) for occurrence n of ss.
+func (l *leader) decision(ss *schedState, trig trigger.Trigger, n, now time.Time, active int) {
 	s := ss.s
-	due := n.Add(jitter(s, ss.trig, n))
-	run := &fsm.Run{ID: fsm.RunID(s.ID, n), ScheduleID: s.ID, NominalAt: n, DueAt: due, Trigger: fsm.TriggerScheduled}
+	due := n.Add(jitter(s, trig, n))
+	p := l.push(pending{kind: kindDecision, ev: fsm.Event{Type: fsm.RunFired}})
+	p.run = fsm.Run{ID: runID(s.ID, n), ScheduleID: s.ID, NominalAt: n, DueAt: due, Trigger: fsm.TriggerScheduled}
 	if due.Before(l.gainedAt) {
-		run.Trigger = fsm.TriggerCatchup
+		p.run.Trigger = fsm.TriggerCatchup
 	}
-	if now.Sub(n) > time.Duration(s.Policy.CatchupWindow) {
-		return []pending{{ev: fsm.Event{Type: fsm.RunMissed, Run: run, Error: "outside catchup window"}, then: l.counted("missed", nil)}}
+	switch {
+	case now.Sub(n) > time.Duration(s.Policy.CatchupWindow):
+		p.ev.Type, p.ev.Error = fsm.RunMissed, "outside catchup window"
+	case active == 0 || p.run.Trigger != fsm.TriggerScheduled || s.Policy.Overlap == fsm.OverlapAllow:
+	case s.Policy.Overlap == fsm.OverlapBufferOne && !l.hasBuffered(s.ID):
+		p.buffered = true
+	case s.Policy.Overlap == fsm.OverlapBufferOne:
+		p.ev.Type, p.ev.Error = fsm.RunSkipped, "overlap"
+	case s.Policy.Overlap == fsm.OverlapCancelOther:
+		// The cancels go before the fire, in the same entry.
+		fire := *p
+		l.pend = l.pend[:len(l.pend)-1]
+		l.cancelActive(s.ID)
+		l.push(fire)
+	default:
+		p.ev.Type, p.ev.Error = fsm.RunSkipped, "overlap"
 	}
-	var ps []pending
-	buffered := false
-	if active > 0 && run.Trigger == fsm.TriggerScheduled {
-		switch s.Policy.Overlap {
-		case fsm.OverlapAllow:
-		case fsm.OverlapBufferOne:
-			if l.hasBuffered(s.ID) {
-				return []pending{{ev: fsm.Event{Type: fsm.RunSkipped, Run: run, Error: "overlap"}, then: l.counted("skipped", nil)}}
-			}
-			buffered = true
-		case fsm.OverlapCancelOther:
-			ps = append(ps, l.cancelActive(s.ID)...)
-		default:
-			return []pending{{ev: fsm.Event{Type: fsm.RunSkipped, Run: run, Error: "overlap"}, then: l.counted("skipped", nil)}}
-		}
-	}
-	outcome := "fired"
-	if run.Trigger == fsm.TriggerCatchup {
-		outcome = "catchup"
-	}
-	return append(ps, pending{ev: fsm.Event{Type: fsm.RunFired, Run: run}, then: l.counted(outcome, func(r *fsm.Run) {
-		rs := l.track(r)
-		rs.buffered = buffered
-	})})
 }
 
-// counted returns a callback that counts a committed decision and runs f
-// on the committed run; an already-decided occurrence is adopted if active.
-func (l *leader) counted(outcome string, f func(*fsm.Run)) func(fsm.Result) {
-	return func(res fsm.Result) {
-		if res.Err != nil {
-			if !errors.Is(res.Err, fsm.ErrStale) && !errors.Is(res.Err, fsm.ErrExists) {
-				l.d.log.Error("fire decision rejected", "err", res.Err)
-			}
-			return // someone already decided; adoptActiveRuns picks up an active run
-		}
-		l.d.m.fires.WithLabelValues(outcome).Inc()
-		if outcome == "missed" {
+// decisionDone handles the result of one committed decision.
+func (l *leader) decisionDone(p *pending, res fsm.Result, now time.Time) {
+	switch {
+	case res.Err == nil:
+		switch {
+		case p.ev.Type == fsm.RunMissed:
+			l.d.m.firesMissed.Inc()
 			l.d.m.missed.Inc()
+		case p.ev.Type == fsm.RunSkipped:
+			l.d.m.firesSkipped.Inc()
+		case p.run.Trigger == fsm.TriggerCatchup:
+			l.d.m.firesCatchup.Inc()
+		default:
+			l.d.m.firesFired.Inc()
 		}
-		if f != nil {
-			f(res.Run)
+		if p.ev.Type == fsm.RunFired {
+			l.d.m.fireCommit.Observe(now.Sub(p.run.DueAt).Seconds())
+			rs := l.track(res.Run)
+			rs.buffered = p.buffered
+			l.place(rs, now) // dispatches at once when a handler has credit
 		}
+	case errors.Is(res.Err, fsm.ErrStale), errors.Is(res.Err, fsm.ErrExists):
+		// Someone already decided: adopt the run if it is active.
+		if ss := p.ss; ss != nil {
+			ss.flags |= schedRunsDirty
+		} else if ss := l.scheds[p.run.ScheduleID]; ss != nil {
+			ss.flags |= schedRunsDirty
+		}
+	case errors.Is(res.Err, fsm.ErrNotFound): // deleted meanwhile
+	default:
+		l.d.log.Error("fire decision rejected", "run", p.run.ID, "err", res.Err)
+	}
+}
+
+// groupDone re-arms a schedule whose decision group has completed (retry
+// is true when the commit's outcome is unknown: the same occurrences are
+// decided again after commitRetryDelay, and the FSM fence turns a
+// duplicate into ErrStale).
+func (l *leader) groupDone(ss *schedState, retry bool, now time.Time) {
+	ss.flags &^= schedInflight
+	id := ss.s.ID
+	if ss.flags&schedRunsDirty != 0 {
+		ss.flags &^= schedRunsDirty
+		l.syncRunsOf(id, now)
+	}
+	s, ok := l.fsm.Get(id)
+	if !ok {
+		l.timers.remove(ss)
+		delete(l.scheds, id)
+		return
+	}
+	l.setSchedule(ss, s)
+	if retry && ss.index >= 0 && ss.due <= nanos(now) {
+		ss.due = nanos(now.Add(commitRetryDelay))
+		l.timers.set(ss)
 	}
 }

@@ -4,11 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
 	"github.com/schedulezero/schedulezero/cluster"
@@ -32,6 +36,27 @@ type fakeCluster struct {
 	index     uint64
 	proposals [][]fsm.Event
 	failErr   error
+	// hold makes Propose wait until the test releases the call (pipelining
+	// tests); held lists the waiting calls in arrival order.
+	hold bool
+	held []*heldCall
+	// nowFunc stamps Event.At (default time.Now, which synctest fakes).
+	nowFunc func() time.Time
+	// delay is each Propose's commit latency (slept before applying).
+	delay time.Duration
+}
+
+func (c *fakeCluster) now() time.Time {
+	if c.nowFunc != nil {
+		return c.nowFunc()
+	}
+	return time.Now()
+}
+
+// heldCall is one Propose waiting for the test to release it.
+type heldCall struct {
+	evs     []fsm.Event
+	release chan struct{}
 }
 
 func newFakeCluster() *fakeCluster {
@@ -49,8 +74,35 @@ func mustEncode(evs []fsm.Event) []byte {
 	return b
 }
 
-func (c *fakeCluster) Propose(_ context.Context, evs ...fsm.Event) ([]fsm.Result, error) {
+// Propose applies evs like cluster.Node.Propose: it copies them, runs
+// included (the dispatcher reuses a batch's storage once Propose has
+// returned; the real cluster has encoded it by then), and honours ctx
+// while held.
+func (c *fakeCluster) Propose(ctx context.Context, evs ...fsm.Event) ([]fsm.Result, error) {
+	evs = slices.Clone(evs)
+	for i := range evs {
+		if r := evs[i].Run; r != nil {
+			cp := *r
+			evs[i].Run = &cp
+		}
+	}
 	c.mu.Lock()
+	if d := c.delay; d > 0 {
+		c.mu.Unlock()
+		time.Sleep(d)
+		c.mu.Lock()
+	}
+	if c.hold {
+		hc := &heldCall{evs: evs, release: make(chan struct{})}
+		c.held = append(c.held, hc)
+		c.mu.Unlock()
+		select {
+		case <-hc.release:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w: %w", cluster.ErrTimeout, ctx.Err())
+		}
+		c.mu.Lock()
+	}
 	defer c.mu.Unlock()
 	if !c.leader.Load() {
 		return nil, cluster.ErrNotLeader
@@ -58,13 +110,27 @@ func (c *fakeCluster) Propose(_ context.Context, evs ...fsm.Event) ([]fsm.Result
 	if c.failErr != nil {
 		return nil, c.failErr
 	}
-	now := time.Now()
+	now := c.now()
 	for i := range evs {
 		evs[i].At = now
 	}
 	c.proposals = append(c.proposals, evs)
 	c.index++
 	return c.f.Apply(c.index, mustEncode(evs)), nil
+}
+
+// setHold makes later Propose calls wait for release.
+func (c *fakeCluster) setHold(v bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.hold = v
+}
+
+// heldCalls returns the Propose calls waiting for release.
+func (c *fakeCluster) heldCalls() []*heldCall {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.held)
 }
 
 func (c *fakeCluster) FSM() *fsm.FSM                  { return c.f }
@@ -309,7 +375,7 @@ func (h *harness) create(id string, spec trigger.Spec, mod func(*fsm.Schedule)) 
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.index++
-	res := c.f.Apply(c.index, mustEncode([]fsm.Event{{Type: fsm.ScheduleCreated, At: time.Now(), Schedule: s}}))
+	res := c.f.Apply(c.index, mustEncode([]fsm.Event{{Type: fsm.ScheduleCreated, At: c.now(), Schedule: s}}))
 	require.NoError(h.t, res[0].Err)
 }
 
@@ -318,8 +384,67 @@ func (h *harness) apply(ev fsm.Event) fsm.Result {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.index++
-	ev.At = time.Now()
+	ev.At = c.now()
 	return c.f.Apply(c.index, mustEncode([]fsm.Event{ev}))[0]
+}
+
+// applyAll applies evs as one log entry (bulk setup).
+func (c *fakeCluster) applyAll(t testing.TB, evs []fsm.Event) {
+	t.Helper()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.index++
+	at := c.now()
+	for i := range evs {
+		evs[i].At = at
+	}
+	for _, res := range c.f.Apply(c.index, mustEncode(evs)) {
+		require.NoError(t, res.Err)
+	}
+}
+
+// createMany creates n schedules "<prefix>-<i>" from spec in one entry.
+func (c *fakeCluster) createMany(t testing.TB, prefix string, n int, spec func(i int) trigger.Spec) {
+	t.Helper()
+	const chunk = 5000
+	for lo := 0; lo < n; lo += chunk {
+		evs := make([]fsm.Event, 0, chunk)
+		for i := lo; i < min(n, lo+chunk); i++ {
+			evs = append(evs, fsm.Event{Type: fsm.ScheduleCreated, Schedule: &fsm.Schedule{
+				ID: fmt.Sprintf("%s-%07d", prefix, i), Handler: "h", Method: "m", Trigger: spec(i), Policy: fsm.DefaultPolicy}})
+		}
+		c.applyAll(t, evs)
+	}
+}
+
+// metricValue reads one counter or gauge sample from reg (0 when absent);
+// labels are name=value pairs.
+func metricValue(t testing.TB, reg *prometheus.Registry, name string, labels ...string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	require.NoError(t, err)
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	metric:
+		for _, m := range mf.GetMetric() {
+			for i := 0; i+1 < len(labels); i += 2 {
+				found := false
+				for _, lp := range m.GetLabel() {
+					found = found || (lp.GetName() == labels[i] && lp.GetValue() == labels[i+1])
+				}
+				if !found {
+					continue metric
+				}
+			}
+			if c := m.GetCounter(); c != nil {
+				return c.GetValue()
+			}
+			return m.GetGauge().GetValue()
+		}
+	}
+	return 0
 }
 
 func (h *harness) runs(scheduleID string) []*fsm.Run {
@@ -330,3 +455,15 @@ func (h *harness) runs(scheduleID string) []*fsm.Run {
 var errBoom = errors.New("boom")
 
 func every(d string) trigger.Spec { return trigger.Spec{Every: d} }
+
+// heapInUse is the live heap after a full collection.
+func heapInUse() uint64 {
+	var ms runtime.MemStats
+	runtime.GC()
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
+}
+
+// clockAt is a fake clock reading t.
+func clockAt(t time.Time) *clock.Fake { return clock.NewFake(t) }

@@ -4,7 +4,9 @@
 //
 // The package is pure: no I/O besides the io.Reader/io.Writer handed to
 // Snapshot and Restore, no clock (the leader stamps Event.At), no
-// randomness, and no Raft import. cluster/ feeds it committed log entries;
+// randomness, and no Raft import (WriteTo and Restore spread encoding and
+// decoding over goroutines; the bytes and the state do not depend on
+// their scheduling). cluster/ feeds it committed log entries;
 // everything else reads it. See DESIGN.md in this directory for the event
 // model and why the state is shaped the way it is.
 //

@@ -23,8 +23,16 @@ func (d Duration) String() string {
 	return s
 }
 
-// MarshalJSON encodes d as a duration string.
-func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()) }
+// MarshalJSON encodes d as a duration string. The string holds only
+// digits, letters, '.', '-' and 'µ', none of which JSON escapes, so quoting
+// it is what json.Marshal(d.String()) would write, without the reflection.
+func (d Duration) MarshalJSON() ([]byte, error) {
+	s := d.String()
+	b := make([]byte, 0, len(s)+2)
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"'), nil
+}
 
 // UnmarshalJSON accepts a Go duration string; negative durations are errors.
 func (d *Duration) UnmarshalJSON(b []byte) error {

@@ -3,7 +3,6 @@ package fsm
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"sort"
 	"sync"
@@ -14,43 +13,51 @@ import (
 // every node that applies the same log reaches the same state and the same
 // Digest. FSM is safe for concurrent use: one writer (the Raft apply loop)
 // and any number of readers.
+//
+// Memory layout (DESIGN.md "State shape"): a schedule costs its *Schedule,
+// its ID string and one slot in the ID-ordered B-tree (scheduleIndex);
+// strings that repeat across schedules are interned. Record hashes are not
+// stored: they are recomputed from the record when it is replaced or
+// removed.
 type FSM struct {
 	mu        sync.RWMutex
 	applied   uint64
-	schedules map[string]*entry
+	schedules scheduleIndex
 	nodes     map[string]*NodeInfo
-	runs      map[string]*runEntry
-	// runsBySchedule lists each schedule's run IDs in the order they were
-	// created (which is nominal order for automatic runs).
-	runsBySchedule map[string][]string
-	handlers       map[string]*HandlerInfo
-	digest         [sha256.Size]byte
-	sorted         []string // cached sorted schedule IDs; nil when stale
-	feed           changeFeed
-}
+	handlers  map[string]*HandlerInfo
+	runs      runIndex
+	digest    [sha256.Size]byte
+	hash      hasher // scratch for record hashes; used under mu (write)
+	feed      changeFeed
 
-type entry struct {
-	s    *Schedule
-	hash [sha256.Size]byte
+	// decodeMu guards in, the interner Apply decodes with. Decoding happens
+	// outside mu so readers are not blocked by it.
+	decodeMu sync.Mutex
+	in       *interner
 }
 
 // New returns an empty FSM.
 func New() *FSM {
 	return &FSM{
-		schedules:      make(map[string]*entry),
-		nodes:          make(map[string]*NodeInfo),
-		runs:           make(map[string]*runEntry),
-		runsBySchedule: make(map[string][]string),
-		handlers:       make(map[string]*HandlerInfo),
-		feed:           newChangeFeed(),
+		schedules: newScheduleIndex(),
+		nodes:     make(map[string]*NodeInfo),
+		handlers:  make(map[string]*HandlerInfo),
+		runs:      newRunIndex(),
+		feed:      newChangeFeed(),
+		in:        newInterner(),
 	}
 }
 
 // Apply decodes one log entry and applies its events in order. It returns one
 // Result per event; when the entry cannot be decoded it returns a single
 // Result carrying the decode error and changes nothing but the applied index.
+//
+// The events Apply decodes are its own, so records are stored in place
+// (no copy of each decoded schedule or run).
 func (f *FSM) Apply(index uint64, data []byte) []Result {
-	events, err := Decode(data)
+	f.decodeMu.Lock()
+	events, err := decodeEntry(data, f.in)
+	f.decodeMu.Unlock()
 	defer f.signal()
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -96,31 +103,33 @@ func (f *FSM) applyLocked(index uint64, ev *Event) Result {
 	return r
 }
 
+// create stores ev.Schedule itself (Apply owns the decoded event).
 func (f *FSM) create(ev *Event) Result {
-	if ev.Schedule == nil || ev.Schedule.ID == "" {
+	s := ev.Schedule
+	if s == nil || s.ID == "" {
 		return Result{Err: fmt.Errorf("%w: create without schedule id", ErrInvalidEvent)}
 	}
-	if _, ok := f.schedules[ev.Schedule.ID]; ok {
-		return Result{Err: fmt.Errorf("%w: %q", ErrExists, ev.Schedule.ID)}
-	}
-	s := *ev.Schedule
 	s.Version = 1
 	s.CreatedAt = ev.At
 	s.UpdatedAt = ev.At
-	f.put(&s)
-	f.sorted = nil
-	return Result{Schedule: &s}
+	s.Params = canonRaw(s.Params)
+	if _, exists := f.schedules.insert(s); exists {
+		return Result{Err: fmt.Errorf("%w: %q", ErrExists, s.ID)}
+	}
+	xorInto(&f.digest, f.hash.schedule(s))
+	f.note(ChangeSchedule, s.ID)
+	return Result{Schedule: s}
 }
 
 func (f *FSM) update(ev *Event) Result {
-	if ev.Schedule == nil {
+	s := ev.Schedule
+	if s == nil {
 		return Result{Err: fmt.Errorf("%w: update without schedule", ErrInvalidEvent)}
 	}
-	cur, err := f.lookup(ev.Schedule.ID, ev.IfVersion)
+	cur, err := f.lookup(s.ID, ev.IfVersion)
 	if err != nil {
 		return Result{Err: err}
 	}
-	s := *ev.Schedule
 	s.Version = cur.Version + 1
 	s.CreatedAt = cur.CreatedAt
 	s.UpdatedAt = ev.At
@@ -129,8 +138,9 @@ func (f *FSM) update(ev *Event) Result {
 	// not its spec: an update never resets them.
 	s.LastNominalAt = cur.LastNominalAt
 	s.FiredRuns = cur.FiredRuns
-	f.put(&s)
-	return Result{Schedule: &s}
+	s.Params = canonRaw(s.Params)
+	f.replace(cur, s)
+	return Result{Schedule: s}
 }
 
 func (f *FSM) setPaused(ev *Event, paused bool) Result {
@@ -145,105 +155,70 @@ func (f *FSM) setPaused(ev *Event, paused bool) Result {
 	s.Paused = paused
 	s.Version++
 	s.UpdatedAt = ev.At
-	f.put(&s)
+	f.replace(cur, &s)
 	return Result{Schedule: &s}
 }
 
 func (f *FSM) remove(ev *Event) Result {
-	if _, err := f.lookup(ev.ID, ev.IfVersion); err != nil {
+	cur, err := f.lookup(ev.ID, ev.IfVersion)
+	if err != nil {
 		return Result{Err: err}
 	}
-	xorInto(&f.digest, f.schedules[ev.ID].hash)
-	delete(f.schedules, ev.ID)
-	f.note(ChangeSchedule, ev.ID)
-	f.dropRuns(ev.ID)
-	f.sorted = nil
+	xorInto(&f.digest, f.hash.schedule(cur))
+	f.schedules.delete(cur.ID)
+	f.note(ChangeSchedule, cur.ID)
+	f.dropRuns(cur.ID)
 	return Result{}
 }
 
 func (f *FSM) lookup(id string, ifVersion uint64) (*Schedule, error) {
-	e, ok := f.schedules[id]
+	s, ok := f.schedules.get(id)
 	if !ok {
 		return nil, fmt.Errorf("%w: schedule %q", ErrNotFound, id)
 	}
-	if ifVersion != 0 && e.s.Version != ifVersion {
-		return nil, fmt.Errorf("%w: schedule %q is at version %d, not %d", ErrVersionMismatch, id, e.s.Version, ifVersion)
+	if ifVersion != 0 && s.Version != ifVersion {
+		return nil, fmt.Errorf("%w: schedule %q is at version %d, not %d", ErrVersionMismatch, id, s.Version, ifVersion)
 	}
-	return e.s, nil
+	return s, nil
 }
 
-// put stores s (replacing any previous value) and keeps the digest current.
-func (f *FSM) put(s *Schedule) {
-	if old, ok := f.schedules[s.ID]; ok {
-		xorInto(&f.digest, old.hash)
-	}
-	h := hashOf('s', s)
-	xorInto(&f.digest, h)
-	f.schedules[s.ID] = &entry{s: s, hash: h}
+// replace installs s, the next version of the stored schedule cur, and
+// keeps the digest current. s must not be shared with a caller that
+// modifies it.
+func (f *FSM) replace(cur, s *Schedule) {
+	xorInto(&f.digest, f.hash.schedule(cur))
+	s.ID = cur.ID // one copy of the ID
+	xorInto(&f.digest, f.hash.schedule(s))
+	f.schedules.set(s)
 	f.note(ChangeSchedule, s.ID)
+	if s.Policy.HistoryLimit != cur.Policy.HistoryLimit || s.Policy.HistoryMaxAge != cur.Policy.HistoryMaxAge {
+		if l := f.runs.bySched[s.ID]; l != nil {
+			l.setPolicy(&s.Policy)
+		}
+	}
 }
 
 func (f *FSM) upsertNode(ev *Event) Result {
-	if ev.Node == nil || ev.Node.ID == "" {
+	n := ev.Node
+	if n == nil || n.ID == "" {
 		return Result{Err: fmt.Errorf("%w: node.upserted without node id", ErrInvalidEvent)}
 	}
-	n := *ev.Node
-	putRecord(f, f.nodes, 'n', n.ID, &n)
+	if old, ok := f.nodes[n.ID]; ok {
+		xorInto(&f.digest, f.hash.node(old))
+	}
+	f.nodes[n.ID] = n
+	xorInto(&f.digest, f.hash.node(n))
 	return Result{}
 }
 
 func (f *FSM) removeNode(ev *Event) Result {
-	if !dropRecord(f, f.nodes, 'n', ev.ID) {
+	old, ok := f.nodes[ev.ID]
+	if !ok {
 		return Result{Err: fmt.Errorf("%w: node %q", ErrNotFound, ev.ID)}
 	}
+	xorInto(&f.digest, f.hash.node(old))
+	delete(f.nodes, ev.ID)
 	return Result{}
-}
-
-// putRecord stores v under key in m (nodes, handlers), replacing any
-// previous record, and keeps the digest current.
-func putRecord[T any](f *FSM, m map[string]*T, kind byte, key string, v *T) {
-	if old, ok := m[key]; ok {
-		xorInto(&f.digest, hashOf(kind, old))
-	}
-	m[key] = v
-	xorInto(&f.digest, hashOf(kind, v))
-}
-
-// dropRecord removes key from m and from the digest; it reports whether
-// the record existed.
-func dropRecord[T any](f *FSM, m map[string]*T, kind byte, key string) bool {
-	old, ok := m[key]
-	if !ok {
-		return false
-	}
-	xorInto(&f.digest, hashOf(kind, old))
-	delete(m, key)
-	return true
-}
-
-// hashOf is the per-record contribution to the digest. The digest is the XOR
-// of all record hashes: order-independent, so it can be maintained in O(1)
-// per event and is identical on every node holding the same records.
-func hashOf(kind byte, v any) [sha256.Size]byte {
-	b, err := json.Marshal(v)
-	if err != nil {
-		// Unreachable: Schedule and NodeInfo hold only marshalable fields and
-		// params were valid JSON when decoded. Hash the error deterministically
-		// rather than panic inside the apply loop.
-		b = []byte(err.Error())
-	}
-	h := sha256.New()
-	h.Write([]byte{kind})
-	h.Write(b)
-	var out [sha256.Size]byte
-	copy(out[:], h.Sum(nil))
-	return out
-}
-
-func xorInto(dst *[sha256.Size]byte, h [sha256.Size]byte) {
-	for i := range dst {
-		dst[i] ^= h[i]
-	}
 }
 
 // AppliedIndex returns the index of the last applied log entry.
@@ -266,51 +241,38 @@ func (f *FSM) Digest() string {
 func (f *FSM) Get(id string) (*Schedule, bool) {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
-	e, ok := f.schedules[id]
-	if !ok {
-		return nil, false
-	}
-	return e.s, true
+	return f.schedules.get(id)
 }
 
 // Count returns the number of schedules.
 func (f *FSM) Count() int {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
-	return len(f.schedules)
+	return f.schedules.len()
 }
 
 // List returns up to limit schedules with IDs greater than after, in ID
-// order, and the cursor for the next page ("" when there is none).
+// order, and the cursor for the next page ("" when there is none). It costs
+// O(log n + limit) (the ID index is a B-tree) and takes only the read lock.
 func (f *FSM) List(after string, limit int) ([]*Schedule, string) {
-	f.mu.Lock() // the sorted cache may be rebuilt
-	defer f.mu.Unlock()
-	ids := f.sortedIDsLocked()
-	start := sort.SearchStrings(ids, after)
-	if start < len(ids) && ids[start] == after {
-		start++
-	}
-	end := min(start+limit, len(ids))
-	out := make([]*Schedule, 0, end-start)
-	for _, id := range ids[start:end] {
-		out = append(out, f.schedules[id].s)
-	}
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	limit = max(limit, 0)
+	out := make([]*Schedule, 0, min(limit, f.schedules.len()))
+	more := false
+	f.schedules.ascend(after, func(s *Schedule) bool {
+		if len(out) == limit {
+			more = true
+			return false
+		}
+		out = append(out, s)
+		return true
+	})
 	next := ""
-	if end < len(ids) && len(out) > 0 {
+	if more && len(out) > 0 {
 		next = out[len(out)-1].ID
 	}
 	return out, next
-}
-
-func (f *FSM) sortedIDsLocked() []string {
-	if f.sorted == nil {
-		f.sorted = make([]string, 0, len(f.schedules))
-		for id := range f.schedules {
-			f.sorted = append(f.sorted, id)
-		}
-		sort.Strings(f.sorted)
-	}
-	return f.sorted
 }
 
 // Nodes returns the member records, sorted by ID.

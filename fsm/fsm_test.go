@@ -106,7 +106,7 @@ func TestFSM_Apply_Golden(t *testing.T) {
 			}
 			fmt.Fprintf(&out, "applied=%d count=%d digest=%s\n", f.AppliedIndex(), f.Count(), f.Digest())
 			var snap bytes.Buffer
-			_, err := f.Snapshot().WriteTo(&snap)
+			_, err := f.Snapshot().WriteJSONTo(&snap)
 			require.NoError(t, err)
 			out.WriteString(snap.String())
 			checkGolden(t, filepath.Join("testdata", name+".golden"), out.String())

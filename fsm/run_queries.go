@@ -1,99 +1,118 @@
 package fsm
 
-import "sort"
+import (
+	"slices"
+	"sort"
+)
 
 // Run returns the run with the given ID. The value must not be modified.
 func (f *FSM) Run(id string) (*Run, bool) {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
-	r, ok := f.runs[id]
-	if !ok {
-		return nil, false
-	}
-	return r.r, true
+	r, ok := f.runs.byID[id]
+	return r, ok
 }
 
 // Runs returns up to limit runs matching filter, ordered by nominal time
-// then ID, starting after the run whose ID is cursor, and the cursor of the
-// next page ("" when there is none).
+// then ID, starting after the run whose ID is cursor (from the start when
+// no run has that ID), and the cursor of the next page ("" when there is
+// none).
+//
+// Cost: with a schedule ID, O(log h + scanned) over that schedule's runs;
+// with only an active status (fired, running), O(a log a) over the active
+// runs; otherwise O(log n + scanned) over the index of all runs, where
+// scanned counts the runs skipped by a status filter — a page of a rare
+// terminal status can scan far.
 func (f *FSM) Runs(filter RunFilter, cursor string, limit int) ([]*Run, string) {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
-	var all []*Run
-	if filter.ScheduleID != "" {
-		for _, id := range f.runsBySchedule[filter.ScheduleID] {
-			all = append(all, f.runs[id].r)
-		}
-	} else {
-		for _, e := range f.runs {
-			all = append(all, e.r)
-		}
-	}
-	matched := all[:0]
-	for _, r := range all {
-		if filter.Status == "" || r.Status == filter.Status {
-			matched = append(matched, r)
-		}
-	}
-	sort.Slice(matched, func(i, j int) bool { return runLess(matched[i], matched[j]) })
-	start := 0
-	if c, ok := f.runs[cursor]; ok {
-		start = sort.Search(len(matched), func(i int) bool { return runLess(c.r, matched[i]) })
-	}
-	end := min(start+limit, len(matched))
-	next := ""
-	if end < len(matched) && end > start {
-		next = matched[end-1].ID
-	}
-	return matched[start:end], next
-}
-
-func runLess(a, b *Run) bool {
-	if !a.NominalAt.Equal(b.NominalAt) {
-		return a.NominalAt.Before(b.NominalAt)
-	}
-	return a.ID < b.ID
-}
-
-// ActiveRuns returns every run that is fired or running, for the leader to
-// resume after it wins an election.
-func (f *FSM) ActiveRuns() []*Run {
-	f.mu.RLock()
-	defer f.mu.RUnlock()
+	x := &f.runs
+	after, hasCursor := x.byID[cursor]
+	limit = max(limit, 0)
 	var out []*Run
-	for _, e := range f.runs {
-		if !e.r.Status.Terminal() {
-			out = append(out, e.r)
+	more := false
+	take := func(r *Run) bool {
+		if filter.Status != "" && r.Status != filter.Status {
+			return true
 		}
+		if len(out) == limit {
+			more = true
+			return false
+		}
+		out = append(out, r)
+		return true
 	}
-	sort.Slice(out, func(i, j int) bool { return runLess(out[i], out[j]) })
+	switch {
+	case filter.ScheduleID != "":
+		if l := x.bySched[filter.ScheduleID]; l != nil {
+			i := 0
+			if hasCursor {
+				i = sort.Search(len(l.runs), func(i int) bool { return runCmp(after, l.runs[i]) < 0 })
+			}
+			for ; i < len(l.runs) && take(l.runs[i]); i++ {
+			}
+		}
+	case filter.Status != "" && !filter.Status.Terminal():
+		for _, r := range sortedActive(x.active) {
+			if (!hasCursor || runCmp(after, r) < 0) && !take(r) {
+				break
+			}
+		}
+	default:
+		x.ordered.Ascend(after, hasCursor, false, take)
+	}
+	next := ""
+	if more && len(out) > 0 {
+		next = out[len(out)-1].ID
+	}
+	return out, next
+}
+
+func sortedActive(active map[string]*Run) []*Run {
+	out := make([]*Run, 0, len(active))
+	for _, r := range active {
+		out = append(out, r)
+	}
+	slices.SortFunc(out, runCmp)
 	return out
 }
 
+// ActiveRuns returns every run that is fired or running, for the leader to
+// resume after it wins an election. O(a log a) in the active runs, however
+// much finished history is retained.
+func (f *FSM) ActiveRuns() []*Run {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	if len(f.runs.active) == 0 {
+		return nil
+	}
+	return sortedActive(f.runs.active)
+}
+
 // ActiveRunsOf returns the fired or running runs of one schedule (overlap
-// policies).
+// policies), in (nominal, ID) order. O(1) when it has none.
 func (f *FSM) ActiveRunsOf(scheduleID string) []*Run {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
-	var out []*Run
-	for _, id := range f.runsBySchedule[scheduleID] {
-		if r := f.runs[id].r; !r.Status.Terminal() {
+	l := f.runs.bySched[scheduleID]
+	if l == nil || l.active == 0 {
+		return nil
+	}
+	out := make([]*Run, 0, l.active)
+	for _, r := range l.runs {
+		if !r.Status.Terminal() {
 			out = append(out, r)
 		}
 	}
 	return out
 }
 
-// Schedules returns every schedule, unordered, for the leader to rebuild
+// Schedules returns every schedule in ID order, for the leader to rebuild
 // its timers. Values must not be modified.
 func (f *FSM) Schedules() []*Schedule {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
-	out := make([]*Schedule, 0, len(f.schedules))
-	for _, e := range f.schedules {
-		out = append(out, e.s)
-	}
-	return out
+	return f.schedules.items(make([]*Schedule, 0, f.schedules.len()))
 }
 
 // Handlers returns the registered handler instances sorted by name, instance.

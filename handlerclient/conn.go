@@ -13,11 +13,15 @@ import (
 	"github.com/schedulezero/schedulezero/wire"
 )
 
-// outQueue bounds the messages waiting for one connection's writer. When
-// it is full a message is dropped: every message the SDK sends is either
-// periodic (hello, heartbeat), re-sent until acknowledged (result), or
-// answered again when the node re-delivers (accepted, reject).
-const outQueue = 256
+// outQueue bounds the messages the loop queues for one connection in one
+// turn, and outBatches the turns' batches waiting for its writer. When
+// either is full a message is dropped: every message the SDK sends is
+// either periodic (hello, heartbeat), re-sent until acknowledged (result),
+// or answered again when the node re-delivers (accepted, reject).
+const (
+	outQueue   = 256
+	outBatches = 16
+)
 
 // recvErrorPause spaces out Recv calls after a transient Recv error.
 const recvErrorPause = 100 * time.Millisecond
@@ -41,17 +45,27 @@ type link struct {
 // conn is one dialled transport.Conn with its identity. Its writer (the
 // link goroutine) and reader share out, kill and closing with the session
 // loop; the fields after them belong to the loop.
+//
+// The loop queues outgoing messages in pend while it handles the events
+// that are ready (one turn), and hands them to the writer as one batch
+// at the end of the turn (session.flushOut); the writer sends every batch
+// that has queued up with one SendBatch. So the answers to a burst of
+// dispatches leave together, while a lone message leaves as soon as the
+// loop has handled it: nothing waits for a batch to fill.
 type conn struct {
 	link     *link
 	tc       transport.Conn
 	identity string
-	out      chan wire.Message
-	killed   context.Context // cancelled by the loop (kill): close at once
+	out      chan []wire.Message
+	free     chan []wire.Message // emptied batches back to the loop, for reuse
+	killed   context.Context     // cancelled by the loop (kill): close at once
 	kill     context.CancelFunc
 	closing  chan struct{} // closed by the writer before tc.Close
 	heard    atomic.Bool   // something was received (resets the back-off)
 
 	dead       bool
+	pend       []wire.Message // this turn's messages; see session.enqueue
+	dirty      bool           // in session.dirty
 	lastRecv   time.Time
 	lastHello  time.Time
 	welcomed   bool
@@ -70,18 +84,46 @@ type inbound struct {
 	lost bool
 }
 
-// enqueue hands m to the writer without blocking; false when the queue is
-// full or the connection is dead.
-func (c *conn) enqueue(m wire.Message) bool {
-	if c.dead {
+// enqueue queues m for c's writer without blocking; false when c is dead
+// or its queue is full. The message leaves at the end of the loop's turn.
+func (s *session) enqueue(c *conn, m wire.Message) bool {
+	if c.dead || len(c.pend) >= outQueue || len(c.out) == cap(c.out) {
 		return false
 	}
-	select {
-	case c.out <- m:
-		return true
-	default:
-		return false
+	if c.pend == nil {
+		select {
+		case c.pend = <-c.free:
+		default:
+			c.pend = make([]wire.Message, 0, 16)
+		}
 	}
+	c.pend = append(c.pend, m)
+	if !c.dirty {
+		c.dirty = true
+		s.dirty = append(s.dirty, c)
+	}
+	return true
+}
+
+// flushOut hands every connection's messages of this turn to its writer.
+func (s *session) flushOut() {
+	for i, c := range s.dirty {
+		s.dirty[i] = nil
+		c.dirty = false
+		if c.dead || len(c.pend) == 0 {
+			c.pend = c.pend[:0]
+			continue
+		}
+		select {
+		case c.out <- c.pend:
+			c.pend = nil // the writer owns it now
+		default:
+			s.log.LogAttrs(s.baseCtx, slog.LevelDebug, "send queue full; dropping messages",
+				slog.String(logKeyIdentity, c.identity), slog.Int("messages", len(c.pend)))
+			c.pend = c.pend[:0]
+		}
+	}
+	s.dirty = s.dirty[:0]
 }
 
 // runLink is the goroutine of one link.
@@ -109,7 +151,8 @@ func (s *session) runLink(l *link) {
 			continue
 		}
 		failures = 0
-		c := &conn{link: l, tc: tc, identity: id, out: make(chan wire.Message, outQueue), closing: make(chan struct{})}
+		c := &conn{link: l, tc: tc, identity: id, out: make(chan []wire.Message, outBatches),
+			free: make(chan []wire.Message, outBatches), closing: make(chan struct{})}
 		c.killed, c.kill = context.WithCancel(context.Background())
 		select {
 		case s.connUp <- c:
@@ -128,6 +171,12 @@ func (s *session) runLink(l *link) {
 // serve writes c's queue until the loop kills c or ctx ends (then the
 // queue is flushed first, so goodbye goes out), and closes c. Writes are
 // bounded by sendTimeout and cut short by kill, not by ctx.
+//
+// Every write takes whatever has queued up since the last one (up to
+// outQueue messages) and hands it to the transport in one SendBatch, which
+// packs it into batch frames when the node negotiated batching. A message
+// queued while the writer is idle goes out at once and alone: batching
+// never waits for company.
 func (s *session) serve(ctx context.Context, c *conn) {
 	defer c.kill()
 	readerDone := make(chan struct{})
@@ -140,40 +189,69 @@ func (s *session) serve(ctx context.Context, c *conn) {
 		_ = c.tc.Close()
 		<-readerDone
 	}()
+	batch := make([]wire.Message, 0, outQueue)
 	for {
 		select {
-		case m := <-c.out:
-			s.send(c.killed, c, m)
+		case ms := <-c.out:
+			batch = collect(c, append(batch[:0], ms...))
+			recycle(c, ms)
+			s.send(c.killed, c, batch)
+			clear(batch)
 		case <-c.killed.Done():
 			return
 		case <-ctx.Done():
-			s.flush(c)
+			s.flush(c, batch)
 			return
 		}
+	}
+}
+
+// collect appends to batch what is queued for c, without waiting, up to
+// about outQueue messages.
+func collect(c *conn, batch []wire.Message) []wire.Message {
+	for len(batch) < outQueue {
+		select {
+		case ms := <-c.out:
+			batch = append(batch, ms...)
+			recycle(c, ms)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+// recycle hands an emptied batch back to the loop.
+func recycle(c *conn, ms []wire.Message) {
+	clear(ms)
+	select {
+	case c.free <- ms[:0]:
+	default:
 	}
 }
 
 // flush sends what is queued on c, bounded by sendTimeout in total.
-func (s *session) flush(c *conn) {
+func (s *session) flush(c *conn, batch []wire.Message) {
 	ctx, cancel := context.WithTimeout(c.killed, s.sendTimeout)
 	defer cancel()
 	for {
-		select {
-		case m := <-c.out:
-			s.send(ctx, c, m)
-		default:
+		batch = collect(c, batch[:0])
+		if len(batch) == 0 {
+			return
+		}
+		if err := c.tc.SendBatch(ctx, batch); err != nil {
 			return
 		}
 	}
 }
 
-// send writes m, bounded by sendTimeout.
-func (s *session) send(ctx context.Context, c *conn, m wire.Message) {
+// send writes batch, bounded by sendTimeout.
+func (s *session) send(ctx context.Context, c *conn, batch []wire.Message) {
 	ctx, cancel := context.WithTimeout(ctx, s.sendTimeout)
 	defer cancel()
-	if err := c.tc.Send(ctx, m); err != nil && ctx.Err() == nil {
+	if err := c.tc.SendBatch(ctx, batch); err != nil && ctx.Err() == nil {
 		s.log.LogAttrs(ctx, slog.LevelDebug, "send failed", slog.String(logKeyIdentity, c.identity),
-			slog.String(logKeyType, string(m.Type)), slog.Any(logKeyErr, err))
+			slog.Int("messages", len(batch)), slog.String(logKeyType, string(batch[0].Type)), slog.Any(logKeyErr, err))
 	}
 }
 

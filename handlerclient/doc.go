@@ -72,12 +72,33 @@
 // an endpoint outside Servers is dialled too when no known connection
 // turns out to lead within one interval.
 //
-// Heartbeats flow both ways every heartbeat interval (the leader's
-// heartbeat_ms, or Config.HeartbeatInterval before a welcome). A
-// connection silent for liveness intervals is closed and dialled again —
-// as a new socket with a new identity, never relying on zmq4's own
-// reconnect — after a back-off from MinBackoff doubling to MaxBackoff plus
-// jitter, forever.
+// Leader search: when the client has no leader link, or a message showed a
+// higher term than its leader link's welcome, it says hello on every
+// connection at once and then every probe interval (a tenth of the
+// heartbeat interval, 20 to 50 ms) for five intervals, then once per
+// interval. A leader killed outright closes its connections, which the
+// client notices at once, so after a failover the handler is registered
+// with the new leader within one probe interval of its election, without
+// waiting for heartbeats to time out. A redirect naming a connected node
+// gets a hello at once.
+//
+// Heartbeats flow both ways every heartbeat interval (the heartbeat_ms of
+// the latest welcome from any node, or Config.HeartbeatInterval before
+// the first). A connection silent for liveness intervals is closed and
+// dialled again — as a new socket with a new identity, never relying on
+// zmq4's own reconnect — after a back-off from MinBackoff doubling to
+// MaxBackoff plus jitter, forever.
+//
+// # Throughput
+//
+// The client's loop handles every message and job event that is ready
+// before it writes, and each connection's writer sends everything queued
+// with one transport SendBatch; with batching negotiated (hello and welcome
+// features, docs/protocol.md section 2a; the default with transport's
+// dialer and listener) the answers to a burst of dispatches leave in one
+// ZeroMQ frame. A message queued on an idle connection is written at once,
+// so batching adds no latency. Without a BeforeRunFunc a dispatch is
+// accepted as soon as it is recorded, without waiting for its goroutine.
 //
 // # Jobs
 //
@@ -92,8 +113,8 @@
 // attempt (a retry) run again. Then unknown methods ("unknown_method"), a
 // shutting-down client ("shutting_down") and a full client
 // ("over_capacity"; Capacity is the credit announced in hello) are
-// rejected. Otherwise Config.BeforeRunFunc runs, accepted is sent and the
-// HandlerFunc runs in its own goroutine.
+// rejected. Otherwise Config.BeforeRunFunc runs (in the job's goroutine),
+// accepted is sent and the HandlerFunc runs in that goroutine.
 //
 // The HandlerFunc's return value is JSON-encoded as the result; an error,
 // a panic or a result larger than a frame fails the run. Every result is

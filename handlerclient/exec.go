@@ -35,7 +35,9 @@ const (
 	jobFinished
 )
 
-// start records a new run and starts its goroutine.
+// start records a new run and starts its goroutine. Without a
+// BeforeRunFunc the run is accepted right here, once recorded; with one,
+// when the hook has passed (jobStarted).
 func (s *session) start(c *conn, m wire.Message, fn HandlerFunc, now time.Time) {
 	job := jobFromDispatch(m, now)
 	ctx, cancel := context.WithCancelCause(s.jobsCtx)
@@ -43,6 +45,10 @@ func (s *session) start(c *conn, m wire.Message, fn HandlerFunc, now time.Time) 
 	s.ledger.put(r)
 	s.active++
 	s.metrics.inFlight.Set(float64(s.active))
+	if s.cfg.BeforeRunFunc == nil {
+		r.state = runRunning
+		s.accept(r)
+	}
 	s.jobsWG.Add(1)
 	go s.execute(ctx, r, job, fn, cancel)
 	if !job.Deadline.IsZero() {
@@ -56,11 +62,13 @@ func (s *session) start(c *conn, m wire.Message, fn HandlerFunc, now time.Time) 
 func (s *session) execute(ctx context.Context, r *run, job *Job, fn HandlerFunc, cancel context.CancelCauseFunc) {
 	defer s.jobsWG.Done()
 	defer cancel(nil)
-	if err := s.beforeRun(job); err != nil {
-		s.report(jobEvent{run: r, kind: jobRejected, err: err})
-		return
+	if s.cfg.BeforeRunFunc != nil {
+		if err := s.beforeRun(job); err != nil {
+			s.report(jobEvent{run: r, kind: jobRejected, err: err})
+			return
+		}
+		s.report(jobEvent{run: r, kind: jobStarted})
 	}
-	s.report(jobEvent{run: r, kind: jobStarted})
 	started := s.clock.Now()
 	v, err := s.call(ctx, fn, job)
 	finished := s.clock.Now()
@@ -78,9 +86,6 @@ func (s *session) execute(ctx context.Context, r *run, job *Job, fn HandlerFunc,
 
 func (s *session) beforeRun(job *Job) (err error) {
 	hook := s.cfg.BeforeRunFunc
-	if hook == nil {
-		return nil
-	}
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("panic: %v", p)
@@ -129,11 +134,7 @@ func buildResult(runID string, v any, err error, started, finished time.Time) wi
 	started, finished = started.UTC(), finished.UTC()
 	m := wire.Message{Type: wire.TypeResult, RunID: runID, OK: err == nil, StartedAt: &started, FinishedAt: &finished}
 	if err == nil {
-		b, jerr := json.Marshal(v)
-		if jerr != nil {
-			err = fmt.Errorf("encode result: %w", jerr)
-		}
-		m.Result = b
+		m.Result, err = encodeResult(v)
 	}
 	if err != nil {
 		m.OK, m.Result, m.Error = false, nil, truncate(err.Error(), maxErrorBytes)
@@ -141,11 +142,47 @@ func buildResult(runID string, v any, err error, started, finished time.Time) wi
 			m.Error = "error"
 		}
 	}
-	if b, _ := json.Marshal(m); len(b)+frameHeadroom > wire.MaxFrameBytes {
-		m.OK, m.Result = false, nil
-		m.Error = fmt.Sprintf("result too large: %d bytes encoded (frame limit %d)", len(b), wire.MaxFrameBytes)
+	if resultSizeBound(&m)+frameHeadroom > wire.MaxFrameBytes {
+		// Near the limit: measure exactly (the bound is cheap, this is not).
+		b, _ := wire.Encode(m)
+		if len(b) == 0 || len(b)+frameHeadroom > wire.MaxFrameBytes {
+			m.OK, m.Result = false, nil
+			m.Error = fmt.Sprintf("result too large: %d bytes encoded (frame limit %d)", max(len(b), len(m.Result)), wire.MaxFrameBytes)
+		}
 	}
 	return m
+}
+
+// jsonNull is the result of a HandlerFunc returning nil. Shared: nothing
+// modifies a result after it is built.
+var jsonNull = json.RawMessage("null")
+
+// encodeResult JSON-encodes a HandlerFunc's value, without a copy for the
+// common nil and json.RawMessage values.
+func encodeResult(v any) (json.RawMessage, error) {
+	switch r := v.(type) {
+	case nil:
+		return jsonNull, nil
+	case json.RawMessage:
+		if r == nil {
+			return jsonNull, nil
+		}
+		if json.Valid(r) {
+			return r, nil
+		}
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("encode result: %w", err)
+	}
+	return b, nil
+}
+
+// resultSizeBound bounds the encoded size of a result message from above:
+// strings may grow sixfold by escaping, the raw result not at all (the
+// encoder compacts it), and the rest is a few hundred bytes.
+func resultSizeBound(m *wire.Message) int {
+	return 512 + 6*(len(m.RunID)+len(m.Error)) + len(m.Result)
 }
 
 func truncate(s string, n int) string {
@@ -173,10 +210,12 @@ func (s *session) onJobEvent(ev jobEvent) {
 	case jobFinished:
 		s.active--
 		s.ledger.finish(r, ev.result)
-		s.metrics.jobs.WithLabelValues(ev.outcome).Inc()
+		s.metrics.job(ev.outcome).Inc()
 		s.metrics.pending.Set(float64(len(s.ledger.pending)))
-		s.log.Debug("job finished", slog.String(logKeyRunID, r.id), slog.String(logKeyMethod, r.job.Method),
-			slog.String("outcome", ev.outcome))
+		if s.log.Enabled(s.baseCtx, slog.LevelDebug) { // the attributes cost even when discarded
+			s.log.LogAttrs(s.baseCtx, slog.LevelDebug, "job finished", slog.String(logKeyRunID, r.id),
+				slog.String(logKeyMethod, r.job.Method), slog.String("outcome", ev.outcome))
+		}
 		s.sendResult(r, s.clock.Now())
 	}
 	s.metrics.inFlight.Set(float64(s.active))

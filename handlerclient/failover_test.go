@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/schedulezero/schedulezero/handlerclient"
+	"github.com/schedulezero/schedulezero/handlerclient/handlerclienttest"
 	"github.com/schedulezero/schedulezero/transport"
 	"github.com/schedulezero/schedulezero/wire"
 )
@@ -70,6 +71,121 @@ func TestClient_Failover(t *testing.T) {
 			p2, ok := n2.Peer("h")
 			require.True(t, ok)
 			require.Equal(t, p2, res.Peer)
+		})
+	})
+}
+
+// Leader search (search.go): when the leader's connection drops, as it
+// does at once when the node is killed, the client asks the other nodes
+// straight away and every probe interval after that, instead of waiting
+// for a heartbeat tick or for liveness to expire.
+func TestClient_LeaderSearch(t *testing.T) {
+	t.Parallel()
+	for name, tc := range map[string]struct {
+		heartbeatMS int
+		election    time.Duration // from the old leader's death to the new leader
+		probe       time.Duration // the client's probe interval at that heartbeat
+	}{
+		"DefaultProfile": {heartbeatMS: 1000, election: 1200 * time.Millisecond, probe: 50 * time.Millisecond},
+		"FastProfile":    {heartbeatMS: 100, election: 150 * time.Millisecond, probe: 20 * time.Millisecond},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				net := transport.NewInmemNetwork()
+				n1, n2, n3 := startNode(t, net, "n1"), startNode(t, net, "n2"), startNode(t, net, "n3")
+				for _, n := range []*handlerclienttest.Node{n1, n2, n3} {
+					n.SetTiming(tc.heartbeatMS, 3)
+				}
+				n1.Lead(1)
+				n2.Follow("n1", n1.Endpoint(), 1)
+				n3.Follow("n1", n1.Endpoint(), 1)
+				g := newGate()
+				start(t, net, handlerclient.Config{Servers: []string{n1.Endpoint(), n2.Endpoint(), n3.Endpoint()}},
+					func(c *handlerclient.Client) { c.Handle("gate", g.fn) })
+				p1 := registered(t, n1)
+				dispatch(t, n1, p1, "r1", "gate", nil)
+				next(t, n1, wire.TypeAccepted)
+				g.waitStarted(t)
+				time.Sleep(2550 * time.Millisecond) // mid-interval: the next tick is far
+				synctest.Wait()
+
+				// kill -9 of the leader: its connections close. The
+				// followers do not know a leader during the election.
+				n2.Follow("", "", 1)
+				n3.Follow("", "", 1)
+				n2.Drain()
+				died := time.Now()
+				n1.Close()
+				in := next(t, n2, wire.TypeHello)
+				require.Zero(t, time.Since(died), "the other nodes are asked at once")
+				require.Equal(t, []string{"r1"}, in.Msg.Running)
+
+				time.Sleep(tc.election)
+				n2.Lead(2)
+				n3.Follow("n2", n2.Endpoint(), 2)
+				elected := time.Now()
+				n2.Drain()
+				p2 := registered(t, n2)
+				took := time.Since(elected)
+				t.Logf("hello to the new leader %v after its election, %v after the old leader died", took, time.Since(died))
+				require.LessOrEqual(t, took, tc.probe, "within one probe interval")
+				synctest.Wait() // welcome processed: n2 is the leader link
+				g.release <- struct{}{}
+				res := next(t, n2, wire.TypeResult)
+				require.Equal(t, p2, res.Peer)
+				dispatch(t, n2, p2, "r2", "gate", nil)
+				next(t, n2, wire.TypeAccepted)
+
+				// Found: no more probing, the follower hears a hello per
+				// heartbeat interval again.
+				n3.Drain()
+				time.Sleep(time.Duration(tc.heartbeatMS) * time.Millisecond * 5 / 2)
+				synctest.Wait()
+				hellos := 0
+				for {
+					ctx, cancel := context.WithTimeout(context.Background(), time.Nanosecond)
+					_, err := n3.Next(ctx, wire.TypeHello)
+					cancel()
+					if err != nil {
+						break
+					}
+					hellos++
+				}
+				require.InDelta(t, 2, hellos, 1)
+				g.release <- struct{}{}
+			})
+		})
+	}
+	t.Run("LongElectionBacksOff", func(t *testing.T) {
+		t.Parallel()
+		synctest.Test(t, func(t *testing.T) {
+			net := transport.NewInmemNetwork()
+			n1, n2 := startNode(t, net, "n1"), startNode(t, net, "n2")
+			n1.Lead(1)
+			n2.Follow("n1", n1.Endpoint(), 1)
+			start(t, net, handlerclient.Config{Servers: []string{n1.Endpoint(), n2.Endpoint()}},
+				func(c *handlerclient.Client) { c.Handle("echo", echo) })
+			registered(t, n1)
+			synctest.Wait()
+			n2.Follow("", "", 1)
+			n1.Close()
+			time.Sleep(10 * time.Second) // no leader for long
+			synctest.Wait()
+			n2.Drain()
+			time.Sleep(5 * time.Second)
+			synctest.Wait()
+			hellos := 0
+			for {
+				ctx, cancel := context.WithTimeout(context.Background(), time.Nanosecond)
+				_, err := n2.Next(ctx, wire.TypeHello)
+				cancel()
+				if err != nil {
+					break
+				}
+				hellos++
+			}
+			require.InDelta(t, 5, hellos, 1, "one hello per heartbeat interval once the search is old")
 		})
 	})
 }

@@ -58,6 +58,7 @@ func (s *session) onWelcome(c *conn, m wire.Message) {
 	c.nodeID = cmpOr(m.NodeID, c.nodeID)
 	if m.HeartbeatMS > 0 {
 		c.hb = time.Duration(m.HeartbeatMS) * time.Millisecond
+		s.clusterHB = c.hb
 	}
 	if m.Liveness > 0 {
 		c.liveness = m.Liveness
@@ -94,9 +95,9 @@ func (s *session) onRedirect(c *conn, m wire.Message, now time.Time) {
 		return
 	}
 	if l := s.links[ep]; l != nil {
-		// Ask the named node at once (at most four times per interval, so
+		// Ask the named node at once (at most once per probe interval, so
 		// two nodes naming each other cannot start a storm).
-		if o := l.cur; o != nil && o != s.leader && now.Sub(o.lastHello) >= s.interval()/4 {
+		if o := l.cur; o != nil && (o != s.leader || o.term < s.maxTerm) && now.Sub(o.lastHello) >= s.probeInterval() {
 			s.hello(o, now)
 		}
 		return
@@ -179,7 +180,7 @@ func (s *session) onCancel(m wire.Message) {
 // accept tells r's latest dispatcher (or the leader) that r was taken.
 func (s *session) accept(r *run) {
 	if c := s.replyConn(r); c != nil {
-		c.enqueue(wire.Message{Type: wire.TypeAccepted, RunID: r.id, Attempt: r.attempt, Term: r.term})
+		s.enqueue(c, wire.Message{Type: wire.TypeAccepted, RunID: r.id, Attempt: r.attempt, Term: r.term})
 	}
 }
 
@@ -188,7 +189,7 @@ func (s *session) reject(c *conn, runID string, attempt int, term uint64, reason
 	s.log.Info("dispatch rejected", slog.String(logKeyRunID, runID), slog.Int(logKeyAttempt, attempt),
 		slog.Uint64(logKeyTerm, term), slog.String(logKeyReason, reason))
 	if c != nil {
-		c.enqueue(wire.Message{Type: wire.TypeReject, RunID: runID, Attempt: attempt, Term: term, Reason: reason})
+		s.enqueue(c, wire.Message{Type: wire.TypeReject, RunID: runID, Attempt: attempt, Term: term, Reason: reason})
 	}
 }
 

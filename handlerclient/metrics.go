@@ -18,6 +18,7 @@ const (
 // when Config.Registerer is nil, so the code never checks.
 type metrics struct {
 	jobs       *prometheus.CounterVec
+	byOutcome  map[string]prometheus.Counter // jobs, resolved once
 	rejects    *prometheus.CounterVec
 	inFlight   prometheus.Gauge
 	pending    prometheus.Gauge
@@ -42,6 +43,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "sz_handler_reconnects_total", Help: "Connections made to a server endpoint after the first one.",
 		}),
 	}
+	m.byOutcome = make(map[string]prometheus.Counter, 3)
+	for _, o := range []string{outcomeSucceeded, outcomeFailed, outcomeCancelled} {
+		m.byOutcome[o] = m.jobs.WithLabelValues(o)
+	}
 	if reg == nil {
 		return m, nil
 	}
@@ -59,4 +64,12 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}
 	}
 	return m, nil
+}
+
+// job returns the jobs counter of outcome.
+func (m *metrics) job(outcome string) prometheus.Counter {
+	if c, ok := m.byOutcome[outcome]; ok {
+		return c
+	}
+	return m.jobs.WithLabelValues(outcome)
 }

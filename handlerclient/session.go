@@ -22,6 +22,10 @@ const (
 	phaseClosed
 )
 
+// loopQueue buffers the channels into the session loop, so that readers
+// and jobs hand over their events without waiting for the loop.
+const loopQueue = 256
+
 // session is one Run call. A single goroutine (run's loop) owns all of its
 // state; link, reader and job goroutines talk to it over channels.
 type session struct {
@@ -34,26 +38,35 @@ type session struct {
 	sendTimeout time.Duration
 
 	connUp    chan *conn
-	inbox     chan inbound
-	jobEvents chan jobEvent
+	inbox     chan inbound  // buffered: readers rarely wait for the loop
+	jobEvents chan jobEvent // buffered: jobs rarely wait for the loop
 	exited    chan struct{} // closed when run returns; unblocks abandoned jobs
 	linksWG   sync.WaitGroup
 	jobsWG    sync.WaitGroup
 
 	// Owned by the loop.
 	links      map[string]*link
+	dirty      []*conn // with messages queued this turn
 	candidates map[string]candidate
 	leader     *conn
 	maxTerm    uint64
 	welcomes   uint64
-	ledger     *ledger
-	active     int // runs starting or running
-	abandoned  int
-	baseCtx    context.Context // Run's ctx without its cancellation
-	jobsCtx    context.Context
-	cancelJobs context.CancelCauseFunc
-	phase      phase
-	phaseTimer clock.Timer
+	// clusterHB is the heartbeat interval of the latest welcome from any
+	// node; it outlives the leader link, so a leader search after a
+	// failover keeps the cluster's pace (e.g. a fast profile).
+	clusterHB time.Duration
+	// searchSince is when the current leader search began (zero: not
+	// searching); probe paces its hellos (search.go).
+	searchSince time.Time
+	probe       clock.Timer
+	ledger      *ledger
+	active      int // runs starting or running
+	abandoned   int
+	baseCtx     context.Context // Run's ctx without its cancellation
+	jobsCtx     context.Context
+	cancelJobs  context.CancelCauseFunc
+	phase       phase
+	phaseTimer  clock.Timer
 }
 
 // candidate is a leader endpoint outside Servers named by a redirect; it
@@ -75,8 +88,8 @@ func newSession(cfg Config, handlers map[string]HandlerFunc, m *metrics) *sessio
 		metrics:     m,
 		sendTimeout: cfg.HeartbeatInterval * time.Duration(cfg.Liveness),
 		connUp:      make(chan *conn),
-		inbox:       make(chan inbound),
-		jobEvents:   make(chan jobEvent),
+		inbox:       make(chan inbound, loopQueue),
+		jobEvents:   make(chan jobEvent, loopQueue),
 		exited:      make(chan struct{}),
 		links:       make(map[string]*link),
 		candidates:  make(map[string]candidate),
@@ -96,11 +109,17 @@ func (s *session) run(ctx context.Context) error {
 		slog.Any("methods", s.methods), slog.Int("capacity", s.cfg.Capacity))
 	tick := s.clock.NewTimer(s.interval())
 	defer tick.Stop()
+	s.probe = s.clock.NewTimer(time.Hour)
+	s.probe.Stop()
+	defer s.probe.Stop()
 	done := ctx.Done()
 	for s.phase != phaseClosed {
-		var phaseC <-chan time.Time
+		var phaseC, probeC <-chan time.Time
 		if s.phaseTimer != nil {
 			phaseC = s.phaseTimer.C()
+		}
+		if !s.searchSince.IsZero() {
+			probeC = s.probe.C()
 		}
 		select {
 		case <-done:
@@ -117,10 +136,31 @@ func (s *session) run(ctx context.Context) error {
 			s.onJobEvent(ev)
 		case <-phaseC:
 			s.onPhaseTimeout()
+		case <-probeC:
+			s.onProbe()
 		}
+		s.handleReady()
 		s.advance()
+		s.updateSearch()
+		s.flushOut()
 	}
 	return s.close()
+}
+
+// handleReady handles the messages and job events that are already
+// waiting, up to loopQueue of them, so that their answers leave in one
+// batch per connection (flushOut). It never waits.
+func (s *session) handleReady() {
+	for range loopQueue {
+		select {
+		case in := <-s.inbox:
+			s.onInbound(in)
+		case ev := <-s.jobEvents:
+			s.onJobEvent(ev)
+		default:
+			return
+		}
+	}
 }
 
 // enter moves to phase p and arms its timeout.
@@ -179,8 +219,11 @@ func (s *session) onPhaseTimeout() {
 func (s *session) close() error {
 	for _, l := range s.links {
 		if c := l.cur; c != nil {
-			c.enqueue(wire.Message{Type: wire.TypeGoodbye, Reason: "shutdown"})
+			s.enqueue(c, wire.Message{Type: wire.TypeGoodbye, Reason: "shutdown"})
 		}
+	}
+	s.flushOut()
+	for _, l := range s.links {
 		l.cancel()
 	}
 	s.cancelJobs(ErrShutdown)
@@ -204,15 +247,20 @@ func (s *session) addLink(ep string, extra bool) {
 	go s.runLink(l)
 }
 
-// interval is the heartbeat interval: the leader's, or the configured one.
+// interval is the heartbeat interval: the leader's, else the one the
+// cluster last announced, else the configured one.
 func (s *session) interval() time.Duration {
 	if s.leader != nil && s.leader.hb > 0 {
 		return s.leader.hb
 	}
-	return s.cfg.HeartbeatInterval
+	return cmpOr(s.clusterHB, s.cfg.HeartbeatInterval)
 }
 
-// silence is how long c may stay silent before it is declared dead.
+// silence is how long c may stay silent before it is declared dead: the
+// liveness its node announced in welcome, else the configured one. (Not
+// the cluster's: a node that has just won an election answers nothing
+// until its dispatcher is up, and must not lose its connections to a fast
+// profile's short liveness meanwhile.)
 func (s *session) silence(c *conn) time.Duration {
 	hb, liveness := cmpOr(c.hb, s.cfg.HeartbeatInterval), cmpOr(c.liveness, s.cfg.Liveness)
 	return hb * time.Duration(liveness)
@@ -238,9 +286,9 @@ func (s *session) onTick() {
 		case now.Sub(c.lastRecv) >= s.silence(c):
 			s.kill(c, "heartbeat timeout")
 		case c == s.leader:
-			c.enqueue(wire.Message{Type: wire.TypeHeartbeat, InFlight: s.active})
-		default:
-			s.hello(c, now)
+			s.enqueue(c, wire.Message{Type: wire.TypeHeartbeat, InFlight: s.active})
+		case now.Sub(c.lastHello) >= s.interval()/2:
+			s.hello(c, now) // unless a probe just did
 		}
 	}
 	s.checkCandidates(now)
@@ -249,7 +297,7 @@ func (s *session) onTick() {
 
 func (s *session) hello(c *conn, now time.Time) {
 	c.lastHello = now
-	c.enqueue(wire.Message{Type: wire.TypeHello, Name: s.cfg.Name, Instance: s.cfg.Instance,
+	s.enqueue(c, wire.Message{Type: wire.TypeHello, Name: s.cfg.Name, Instance: s.cfg.Instance,
 		Methods: s.methods, Capacity: s.cfg.Capacity, Token: s.cfg.Token, Running: s.ledger.unfinished(maxHelloRunning)})
 }
 
@@ -375,7 +423,7 @@ func (s *session) sendResult(r *run, now time.Time) bool {
 	}
 	m := r.result
 	m.Attempt, m.Term = r.attempt, r.term
-	if !s.leader.enqueue(m) {
+	if !s.enqueue(s.leader, m) {
 		return false
 	}
 	r.sentAt = now

@@ -29,8 +29,14 @@ type Config struct {
 	SnapshotThreshold uint64
 	SnapshotInterval  time.Duration
 	TrailingLogs      uint64
+	SnapshotLogBytes  uint64
+	TrailingLogBytes  uint64
 	// ShutdownTimeout bounds the graceful stop (leadership transfer, drain).
 	ShutdownTimeout time.Duration
+	// Pprof mounts net/http/pprof under /debug/pprof/ on the HTTP listener
+	// (off by default: profiles expose internals; szbench and BENCHMARKS.md
+	// use it).
+	Pprof bool
 }
 
 // Defaults returns the documented defaults of DESIGN.md.

@@ -34,11 +34,15 @@ func ParseFlags(args []string, getenv func(string) string, usage io.Writer) (Con
 	fs.BoolVar(&cfg.Dev, "dev", false, "single node: bootstraps, data under a temporary dir, verbose logs")
 	fs.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "log format: text or json")
 	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "log level: debug, info, warn, error")
-	fs.StringVar(&cfg.RaftProfile, "raft-profile", cfg.RaftProfile, "Raft timing profile: default, fast (LAN, low-latency failover) or test")
+	fs.StringVar(&cfg.RaftProfile, "raft-profile", cfg.RaftProfile,
+		"Raft timing profile: default (heartbeat/election 500ms, failover ~1s), fast (100ms, failover ~0.2s; LANs only) or test")
 	fs.Uint64Var(&cfg.SnapshotThreshold, "snapshot-threshold", 0, "log entries between snapshots (default 8192)")
 	fs.DurationVar(&cfg.SnapshotInterval, "snapshot-interval", 0, "how often to check whether to snapshot (default 30s)")
 	fs.Uint64Var(&cfg.TrailingLogs, "trailing-logs", 0, "log entries kept after a snapshot (default 10240)")
+	fs.Uint64Var(&cfg.SnapshotLogBytes, "snapshot-log-bytes", 0, "bytes of log entries between snapshots (default 128 MiB)")
+	fs.Uint64Var(&cfg.TrailingLogBytes, "trailing-log-bytes", 0, "bytes of log entries kept after a snapshot, at least 32 entries (default 32 MiB)")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "bound on graceful shutdown")
+	fs.BoolVar(&cfg.Pprof, "pprof", false, "serve Go profiles under /debug/pprof/ on the HTTP address (diagnostics)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}

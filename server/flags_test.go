@@ -29,6 +29,15 @@ func TestParseFlags(t *testing.T) {
 		require.Equal(t, []string{"a:1", "b:2"}, cfg.Join)
 		require.Equal(t, 5*time.Second, cfg.SnapshotInterval)
 	})
+	t.Run("RaftTuning", func(t *testing.T) {
+		cfg, err := ParseFlags([]string{"--raft-profile", "fast", "--snapshot-log-bytes", "1048576", "--trailing-logs", "64"},
+			env(map[string]string{"SZ_TRAILING_LOG_BYTES": "65536"}), io.Discard)
+		require.NoError(t, err)
+		require.Equal(t, "fast", cfg.RaftProfile)
+		require.Equal(t, uint64(1<<20), cfg.SnapshotLogBytes)
+		require.Equal(t, uint64(64<<10), cfg.TrailingLogBytes)
+		require.Equal(t, uint64(64), cfg.TrailingLogs)
+	})
 	t.Run("ErrBadEnv", func(t *testing.T) {
 		_, err := ParseFlags(nil, env(map[string]string{"SZ_BOOTSTRAP": "maybe"}), io.Discard)
 		require.ErrorContains(t, err, "SZ_BOOTSTRAP")

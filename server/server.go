@@ -113,6 +113,8 @@ func (s *Server) build(reg *prometheus.Registry) error {
 		SnapshotThreshold: s.cfg.SnapshotThreshold,
 		SnapshotInterval:  s.cfg.SnapshotInterval,
 		TrailingLogs:      s.cfg.TrailingLogs,
+		SnapshotLogBytes:  s.cfg.SnapshotLogBytes,
+		TrailingLogBytes:  s.cfg.TrailingLogBytes,
 		Logger:            s.logger,
 		Clock:             clock.Real{},
 		Registerer:        reg,
@@ -137,7 +139,7 @@ func (s *Server) build(reg *prometheus.Registry) error {
 		return fmt.Errorf("api: %w", err)
 	}
 	s.node = node
-	s.httpSrv = &http.Server{Handler: apiSrv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	s.httpSrv = &http.Server{Handler: withPprof(apiSrv.Handler(), s.cfg.Pprof), ReadHeaderTimeout: 10 * time.Second}
 	return nil
 }
 

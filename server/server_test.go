@@ -44,6 +44,17 @@ func TestServer_Stop(t *testing.T) {
 		return resp.StatusCode == http.StatusOK
 	}, 20*time.Second, 20*time.Millisecond)
 
+	// One registry serves the cluster, dispatch and process metrics.
+	resp, err := http.Get("http://" + s.HTTPAddr() + "/metrics")
+	require.NoError(t, err)
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	for _, name := range []string{"sz_raft_is_leader", "sz_raft_snapshot_persist_seconds_count", "sz_raft_restore_seconds_count",
+		"sz_raft_snapshot_installs_total", "sz_dispatch_outstanding", "go_goroutines"} {
+		require.Contains(t, string(body), name)
+	}
+
 	idle, err := net.Dial("tcp", s.HTTPAddr())
 	require.NoError(t, err)
 	defer idle.Close()

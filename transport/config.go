@@ -63,6 +63,11 @@ type ListenerConfig struct {
 	// it for this long (DefaultIdleTimeout); Send to it then returns
 	// ErrUnknownPeer until it speaks again.
 	IdleTimeout time.Duration
+	// DisableBatching keeps the listener from batching: it does not echo
+	// wire.FeatureBatch in welcome and sends one message per frame. It
+	// still accepts batch frames. For comparisons and interoperability
+	// tests; batching never delays a message.
+	DisableBatching bool
 	// Clock drives idle expiry and in-memory write timeouts (clock.Real).
 	// Socket deadlines are wall-clock by nature and ignore it.
 	Clock clock.Clock
@@ -117,6 +122,11 @@ type DialerConfig struct {
 	// DialRetryInterval is the pause between connect attempts
 	// (DefaultDialRetryInterval).
 	DialRetryInterval time.Duration
+	// DisableBatching keeps the connection from announcing
+	// wire.FeatureBatch in hello, so the node never sends it batch frames,
+	// and from sending batch frames itself. Batch frames are still
+	// accepted. For comparisons and interoperability tests.
+	DisableBatching bool
 	// Clock drives in-memory write timeouts (clock.Real).
 	Clock clock.Clock
 	// Logger receives connection-level events (discarded when nil).

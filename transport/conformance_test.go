@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"strconv"
 	"strings"
@@ -88,6 +89,9 @@ var (
 	testDialerConfig   = DialerConfig{WriteTimeout: 300 * time.Millisecond, HandshakeTimeout: time.Second}
 )
 
+// conformanceExtra holds suite cases defined in other files.
+var conformanceExtra = map[string]func(t *testing.T, h harness){}
+
 func TestConformance(t *testing.T) {
 	t.Parallel()
 	tests := map[string]func(t *testing.T, h harness){
@@ -106,6 +110,7 @@ func TestConformance(t *testing.T) {
 		"DialErrors":            testDialErrors,
 		"ConcurrentSendAndRecv": testConcurrentSendAndRecv,
 	}
+	maps.Copy(tests, conformanceExtra)
 	for _, h := range harnesses() {
 		t.Run(h.name, func(t *testing.T) {
 			t.Parallel()

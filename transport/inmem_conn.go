@@ -16,7 +16,11 @@ type inmemConn struct {
 	identity string
 	cfg      DialerConfig
 	st       counters
+	feat     connFeatures
 	in       chan []byte // frames, decoded by Recv as a socket reader would
+
+	pendMu  sync.Mutex
+	pending []wire.Message // decoded from a batch frame, not yet returned
 
 	closed    chan struct{}
 	closeOnce sync.Once
@@ -24,7 +28,10 @@ type inmemConn struct {
 	lostOnce  sync.Once
 }
 
-var _ Conn = (*inmemConn)(nil)
+var (
+	_ Conn        = (*inmemConn)(nil)
+	_ frameSender = (*inmemConn)(nil)
+)
 
 func newInmemConn(n *InmemNetwork, l *InmemListener, identity string, cfg DialerConfig) *inmemConn {
 	return &inmemConn{
@@ -32,22 +39,32 @@ func newInmemConn(n *InmemNetwork, l *InmemListener, identity string, cfg Dialer
 		l:        l,
 		identity: identity,
 		cfg:      cfg,
+		feat:     connFeatures{offer: !cfg.DisableBatching},
 		in:       make(chan []byte, cfg.RecvQueue),
 		closed:   make(chan struct{}),
 		lost:     make(chan struct{}),
 	}
 }
 
-// Send delivers m to the listener's Recv buffer; errors as ZMQConn.Send.
+// Send delivers m to the listener's Recv buffer; errors and features as
+// ZMQConn.Send.
 func (c *inmemConn) Send(ctx context.Context, m wire.Message) error {
-	frame, err := wire.Encode(m)
-	if err != nil {
-		return err
-	}
-	return c.sendFrame(ctx, frame)
+	ms := [1]wire.Message{m}
+	return sendMessages(ctx, &c.feat, c, ms[:])
+}
+
+// SendBatch delivers ms in order, batched as ZMQConn.SendBatch does.
+func (c *inmemConn) SendBatch(ctx context.Context, ms []wire.Message) error {
+	return sendMessages(ctx, &c.feat, c, ms)
 }
 
 func (c *inmemConn) sendFrame(ctx context.Context, frame []byte) error {
+	return c.sendEncoded(ctx, frame, 1)
+}
+
+// sendEncoded delivers a frame of n messages; the listener decodes it
+// before returning, so frame is not kept.
+func (c *inmemConn) sendEncoded(ctx context.Context, frame []byte, n int) error {
 	if err := openErr(ctx, c.closed); err != nil {
 		return err
 	}
@@ -55,31 +72,54 @@ func (c *inmemConn) sendFrame(ctx context.Context, frame []byte) error {
 		return ErrConnLost
 	}
 	if c.net.partitioned(c.l.endpoint, c.identity) {
-		c.st.sent.Add(1)
+		c.st.countSent(n)
 		return nil
 	}
 	if err := c.l.receive(ctx, c, frame); err != nil {
 		if errors.Is(err, ErrClosed) || errors.Is(err, ctx.Err()) {
 			return err
 		}
-		c.st.sendErrors.Add(1)
+		c.st.sendErrors.Add(uint64(n))
 		return fmt.Errorf("%w: %w", ErrConnLost, err)
 	}
-	c.st.sent.Add(1)
+	c.st.countSent(n)
 	return nil
 }
 
 // Recv returns the next well-formed message; errors as ZMQConn.Recv.
+// Messages of a batch frame are returned one by one.
 func (c *inmemConn) Recv(ctx context.Context) (wire.Message, error) {
 	for {
+		if err := openErr(ctx, c.closed); err != nil {
+			return wire.Message{}, err
+		}
+		if m, ok := c.popPending(); ok {
+			return m, nil
+		}
 		frame, err := recvFrom(ctx, c.in, c.closed, c.lost)
 		if err != nil {
 			return wire.Message{}, err
 		}
-		if m, ok := decodeFrame(frame, &c.st); ok {
-			return m, nil
+		msgs := decodeFrame(nil, frame, &c.st)
+		for i := range msgs {
+			c.feat.observe(&msgs[i])
 		}
+		c.pendMu.Lock()
+		c.pending = append(c.pending, msgs...)
+		c.pendMu.Unlock()
 	}
+}
+
+func (c *inmemConn) popPending() (wire.Message, bool) {
+	c.pendMu.Lock()
+	defer c.pendMu.Unlock()
+	if len(c.pending) == 0 {
+		return wire.Message{}, false
+	}
+	m := c.pending[0]
+	c.pending[0] = wire.Message{}
+	c.pending = c.pending[1:]
+	return m, true
 }
 
 // Endpoint is the listener endpoint this conn was dialled to.

@@ -1,10 +1,12 @@
 package transport
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"sync"
 
+	"github.com/schedulezero/schedulezero/internal/clock"
 	"github.com/schedulezero/schedulezero/wire"
 )
 
@@ -55,20 +57,16 @@ func (l *InmemListener) Recv(ctx context.Context) (Inbound, error) {
 	return recvFrom(ctx, l.in, l.closed, nil)
 }
 
-// Send queues m for peer; errors as ZMQListener.Send.
+// Send queues m for peer; errors and features as ZMQListener.Send.
 func (l *InmemListener) Send(ctx context.Context, peer string, m wire.Message) error {
-	frame, err := wire.Encode(m)
-	if err != nil {
-		return err
-	}
-	return l.sendFrame(ctx, peer, frame)
+	return sendVia(ctx, l.box, l.closed, peer, &m)
 }
 
 func (l *InmemListener) sendFrame(ctx context.Context, peer string, frame []byte) error {
 	if err := openErr(ctx, l.closed); err != nil {
 		return err
 	}
-	return l.box.enqueue(peer, frame)
+	return l.box.enqueue(peer, outFrame{b: frame, raw: true})
 }
 
 // Endpoint is the name the listener was bound at.
@@ -134,10 +132,16 @@ func (l *InmemListener) connsOf(identity string) []*inmemConn {
 	return append([]*inmemConn(nil), l.conns[identity]...)
 }
 
-// write is the outbox's writeFunc: it delivers to every connection with the
-// identity (none: dropped without error, as zmq4 does).
+// write is the outbox's writeFunc: it delivers a copy of frame (the
+// outbox reuses its buffer) to every connection with the identity (none:
+// dropped without error, as zmq4 does).
 func (l *InmemListener) write(peer string, frame []byte) error {
-	for _, c := range l.connsOf(peer) {
+	conns := l.connsOf(peer)
+	if len(conns) == 0 {
+		return nil
+	}
+	frame = bytes.Clone(frame)
+	for _, c := range conns {
 		if err := c.deliver(frame, l); err != nil {
 			return err
 		}
@@ -146,34 +150,41 @@ func (l *InmemListener) write(peer string, frame []byte) error {
 }
 
 // receive is called by a connection's Send: it records the peer, decodes
-// and hands the message to Recv, waiting for room at most until ctx ends
-// or the sender's write timeout, which closes the connection.
+// the frame and hands its messages to Recv, waiting for room at most until
+// ctx ends or the sender's write timeout, which closes the connection.
 func (l *InmemListener) receive(ctx context.Context, c *inmemConn, frame []byte) error {
 	l.box.touch(c.identity)
-	m, ok := decodeFrame(frame, &l.st)
-	if !ok {
-		return nil
+	msgs := decodeFrame(nil, frame, &l.st)
+	var t clock.Timer
+	defer func() {
+		if t != nil {
+			t.Stop()
+		}
+	}()
+	for i := range msgs {
+		l.box.observe(c.identity, &msgs[i])
+		in := Inbound{Peer: c.identity, Msg: msgs[i]}
+		select {
+		case l.in <- in:
+			continue
+		default:
+		}
+		if t == nil {
+			t = c.cfg.Clock.NewTimer(c.cfg.WriteTimeout)
+		}
+		select {
+		case l.in <- in:
+		case <-t.C():
+			c.st.killed.Add(1)
+			c.markLost()
+			return errWriteTimeout
+		case <-l.closed:
+			return errListenerClosed
+		case <-c.closed:
+			return ErrClosed
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
-	in := Inbound{Peer: c.identity, Msg: m}
-	select {
-	case l.in <- in:
-		return nil
-	default:
-	}
-	t := c.cfg.Clock.NewTimer(c.cfg.WriteTimeout)
-	defer t.Stop()
-	select {
-	case l.in <- in:
-		return nil
-	case <-t.C():
-		c.st.killed.Add(1)
-		c.markLost()
-		return errWriteTimeout
-	case <-l.closed:
-		return errListenerClosed
-	case <-c.closed:
-		return ErrClosed
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return nil
 }

@@ -7,11 +7,22 @@ import (
 	"time"
 
 	"github.com/schedulezero/schedulezero/internal/clock"
+	"github.com/schedulezero/schedulezero/wire"
 )
 
 // outbox holds a Listener's per-peer send queues and runs the single writer
-// that drains them round-robin, one frame per peer per turn. Both Listener
+// that drains them round-robin, one turn per peer. Both Listener
 // implementations use it with their own writeFunc.
+//
+// Batching: a turn writes one frame. For a peer whose latest hello listed
+// wire.FeatureBatch (observe), and unless the listener disables batching,
+// that frame is a batch of everything queued for the peer, up to
+// wire.MaxFrameBytes and wire.MaxBatchMessages; otherwise it is the next
+// message. The writer never waits for a batch to fill: a message queued
+// for an idle peer goes out at once, alone, and whatever queues up while
+// the socket is busy goes out together in the peer's next turn. The outbox
+// also stamps the features it will use into welcome messages (stamp), which
+// is how the peer learns that it may batch too.
 //
 // A peer gets a queue when a frame arrives from it (touch) and loses it when
 // it has been silent for IdleTimeout or when a write to it fails; enqueue
@@ -25,20 +36,28 @@ type outbox struct {
 	clock     clock.Clock
 	st        *counters
 	log       *slog.Logger
+	batching  bool
+	// writeFunc writes one frame to peer. It must not keep frame after
+	// returning: the buffer is reused.
 	writeFunc func(peer string, frame []byte) error
 
 	mu    sync.Mutex
 	peers map[string]*peerQueue
 	ready []*peerQueue // peers with queued frames, in service order
 	wake  chan struct{}
+
+	// Scratch space of the writer goroutine.
+	take []outFrame
+	wbuf []byte
 }
 
 type peerQueue struct {
 	id       string
-	frames   [][]byte
+	frames   []outFrame
 	lastSeen time.Time
 	inReady  bool
 	gone     bool // removed from peers; ignore when met in ready
+	batch    bool // the peer's latest hello listed wire.FeatureBatch
 }
 
 func newOutbox(cfg ListenerConfig, st *counters, writeFunc func(peer string, frame []byte) error) *outbox {
@@ -48,6 +67,7 @@ func newOutbox(cfg ListenerConfig, st *counters, writeFunc func(peer string, fra
 		clock:     cfg.Clock,
 		st:        st,
 		log:       cfg.Logger,
+		batching:  !cfg.DisableBatching,
 		writeFunc: writeFunc,
 		peers:     make(map[string]*peerQueue),
 		wake:      make(chan struct{}, 1),
@@ -67,8 +87,35 @@ func (o *outbox) touch(peer string) {
 	p.lastSeen = now
 }
 
-// enqueue appends frame to peer's queue without blocking.
-func (o *outbox) enqueue(peer string, frame []byte) error {
+// observe notes the features of a hello from peer (after touch).
+func (o *outbox) observe(peer string, m *wire.Message) {
+	if m.Type != wire.TypeHello {
+		return
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if p := o.peers[peer]; p != nil {
+		p.batch = o.batching && hasBatch(m.Features)
+	}
+}
+
+// stamp sets the features of a welcome for peer: those of its hello that
+// this outbox uses. Features of other messages are left alone.
+func (o *outbox) stamp(peer string, m *wire.Message) {
+	if m.Type != wire.TypeWelcome {
+		return
+	}
+	m.Features = nil
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if p := o.peers[peer]; p != nil && p.batch {
+		m.Features = batchFeatures
+	}
+}
+
+// enqueue appends f to peer's queue without blocking. On error the caller
+// still owns f.
+func (o *outbox) enqueue(peer string, f outFrame) error {
 	o.mu.Lock()
 	p := o.peers[peer]
 	switch {
@@ -80,7 +127,7 @@ func (o *outbox) enqueue(peer string, frame []byte) error {
 		o.st.queueFull.Add(1)
 		return ErrQueueFull
 	}
-	p.frames = append(p.frames, frame)
+	p.frames = append(p.frames, f)
 	if !p.inReady {
 		p.inReady = true
 		o.ready = append(o.ready, p)
@@ -93,29 +140,36 @@ func (o *outbox) enqueue(peer string, frame []byte) error {
 	return nil
 }
 
-// next pops the next frame in round-robin order.
-func (o *outbox) next() (*peerQueue, []byte, bool) {
+// next pops, in round-robin order, the frames of the next turn into dst:
+// one, or for a batching peer as many as fit into one batch.
+func (o *outbox) next(dst []outFrame) (*peerQueue, []outFrame) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	for len(o.ready) > 0 {
 		p := o.ready[0]
-		o.ready[0] = nil
-		o.ready = o.ready[1:]
+		last := copy(o.ready, o.ready[1:]) // shift, keeping the array: no reallocation
+		o.ready[last] = nil
+		o.ready = o.ready[:last]
 		if p.gone || len(p.frames) == 0 {
 			p.inReady = false
 			continue
 		}
-		f := p.frames[0]
-		p.frames[0] = nil
-		p.frames = p.frames[1:]
-		if len(p.frames) > 0 {
+		n := 1
+		if p.batch {
+			n = fitBatch(p.frames)
+		}
+		dst = append(dst, p.frames[:n]...)
+		clear(p.frames[:n])
+		if n < len(p.frames) {
+			p.frames = p.frames[n:]
 			o.ready = append(o.ready, p)
 		} else {
+			p.frames = p.frames[:0] // drained: reuse the array from its start
 			p.inReady = false
 		}
-		return p, f, true
+		return p, dst
 	}
-	return nil, nil, false
+	return nil, dst
 }
 
 // removeLocked forgets p, counting its discarded frames as send errors.
@@ -125,6 +179,7 @@ func (o *outbox) removeLocked(p *peerQueue) {
 	}
 	p.gone = true
 	o.st.sendErrors.Add(uint64(len(p.frames)))
+	releaseAll(p.frames)
 	p.frames = nil
 }
 
@@ -171,19 +226,36 @@ func (o *outbox) drain(done <-chan struct{}) {
 			return
 		default:
 		}
-		p, f, ok := o.next()
-		if !ok {
+		p, fs := o.next(o.take[:0])
+		if p == nil {
 			return
 		}
-		if err := o.writeFunc(p.id, f); err != nil {
-			o.log.LogAttrs(context.Background(), slog.LevelInfo, "transport: write failed, dropping peer",
-				slog.String(logKeyPeer, p.id), slog.String(logKeyReason, err.Error()))
-			o.st.sendErrors.Add(1)
-			o.mu.Lock()
-			o.removeLocked(p)
-			o.mu.Unlock()
-			continue
+		if o.write(p, fs) {
+			releaseAll(fs)
+		} else {
+			clear(fs) // the socket may still hold them: leave them to the GC
 		}
-		o.st.sent.Add(1)
+		o.take = fs[:0]
 	}
+}
+
+// write writes one turn's frames to p as one frame and reports success.
+func (o *outbox) write(p *peerQueue, fs []outFrame) bool {
+	frame := fs[0].b
+	if len(fs) > 1 {
+		o.wbuf = appendWire(o.wbuf[:0], fs)
+		frame = o.wbuf
+	}
+	if err := o.writeFunc(p.id, frame); err != nil {
+		o.log.LogAttrs(context.Background(), slog.LevelInfo, "transport: write failed, dropping peer",
+			slog.String(logKeyPeer, p.id), slog.String(logKeyReason, err.Error()))
+		o.st.sendErrors.Add(uint64(len(fs)))
+		o.wbuf = nil
+		o.mu.Lock()
+		o.removeLocked(p)
+		o.mu.Unlock()
+		return false
+	}
+	o.st.countSent(len(fs))
+	return true
 }

@@ -9,6 +9,15 @@
 // (notes/zmq4.md): a nil error from Send means only that the message was
 // handed to the socket. Delivery is proven by application acknowledgements
 // (accepted, result_ack) and liveness by heartbeats.
+//
+// Batching (docs/protocol.md section 2a) is the transport's business:
+// Conns announce wire.FeatureBatch in every hello they send, Listeners
+// echo it in the welcome to a peer that announced it, and from then on
+// each side packs messages that are already waiting into batch frames
+// (the Listener's per-peer writer, Conn.SendBatch). Both sides expand
+// batch frames on receipt, so Recv always yields single messages and the
+// code above (dispatch/, handlerclient/) sees no difference. Costs per
+// message are on the benchmarks in bench_test.go; the codec is wire's.
 package transport
 
 import (
@@ -49,14 +58,19 @@ type Inbound struct {
 type Listener interface {
 	// Recv blocks until a message arrives, ctx ends or the listener is
 	// closed. Malformed or oversized frames are dropped (and counted), never
-	// returned.
+	// returned; a batch frame yields one Inbound per message it carries,
+	// in order.
 	Recv(ctx context.Context) (Inbound, error)
 	// Send queues m for peer and returns without waiting for the network.
 	// A slow or stalled peer never blocks Send to other peers: each peer has
 	// a bounded queue and Send returns ErrQueueFull when it is full.
 	// It returns ErrUnknownPeer for a peer nothing has been received from
 	// recently (peers speak first), and wire.ErrTooLarge (wrapped) for a
-	// message over wire.MaxFrameBytes.
+	// message over wire.MaxFrameBytes. Messages queued for a peer that
+	// negotiated batching may leave in one batch frame; a message queued
+	// while the peer's queue is empty is written at once, never held back
+	// to fill a batch. The Features of a welcome are set by the Listener to
+	// those it uses with the peer, whatever the caller put.
 	Send(ctx context.Context, peer string, m wire.Message) error
 	// Endpoint is the bound endpoint, e.g. "tcp://127.0.0.1:4242".
 	Endpoint() string
@@ -69,12 +83,21 @@ type Listener interface {
 type Conn interface {
 	// Send writes m, bounded by ctx. It returns ErrConnLost once the
 	// connection is gone and wire.ErrTooLarge (wrapped) for a message over
-	// wire.MaxFrameBytes.
+	// wire.MaxFrameBytes. The Features of a hello are set by the Conn
+	// (batching negotiation, docs/protocol.md), whatever the caller put.
 	Send(ctx context.Context, m wire.Message) error
+	// SendBatch writes ms in order, bounded by ctx: as batch frames once
+	// the node's welcome has echoed wire.FeatureBatch, else one frame
+	// each. It never waits for more messages; callers pass what they have
+	// queued. Errors as Send; a message that does not encode is skipped
+	// and its error returned after the others are sent, and after a
+	// write error the rest of ms may be unsent.
+	SendBatch(ctx context.Context, ms []wire.Message) error
 	// Recv blocks until a message arrives, ctx ends or the conn is closed.
-	// Malformed or oversized frames are dropped, never returned. It returns
-	// ErrConnLost once the connection is gone and earlier messages have
-	// been consumed.
+	// Malformed or oversized frames are dropped, never returned; a batch
+	// frame yields its messages one per call. It returns ErrConnLost once
+	// the connection is gone and earlier messages have been consumed. A
+	// Conn has one reader: concurrent Recv calls may reorder messages.
 	Recv(ctx context.Context) (wire.Message, error)
 	// Endpoint is the node endpoint this conn was dialled to.
 	Endpoint() string

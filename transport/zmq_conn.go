@@ -55,6 +55,7 @@ func (d ZMQDialer) Dial(ctx context.Context, endpoint, identity string) (Conn, e
 		closed:   make(chan struct{}),
 		lost:     make(chan struct{}),
 		cfg:      cfg,
+		feat:     connFeatures{offer: !cfg.DisableBatching},
 	}
 	gctx := guardContext(newGuardConfig(cfg.WriteTimeout, cfg.HandshakeTimeout, &c.st, cfg.Logger))
 	c.sock = zmq4.NewDealer(gctx, dealerOptions(identity, cfg)...)
@@ -101,8 +102,8 @@ func dialSocket(ctx context.Context, sock zmq4.Socket, ep string) error {
 
 // ZMQConn is one handler connection over a zmq4 DEALER. One reader
 // goroutine moves decoded messages into a buffer (so Recv can honour ctx and
-// Close, which zmq4's Recv cannot, row h) and one writer goroutine performs
-// sends (so Send can honour ctx).
+// Close, which zmq4's Recv cannot, row h), expanding batch frames, and one
+// writer goroutine performs sends (so Send can honour ctx).
 type ZMQConn struct {
 	endpoint string
 	sock     zmq4.Socket
@@ -110,6 +111,8 @@ type ZMQConn struct {
 	in       chan wire.Message
 	sendq    chan sendReq
 	cfg      DialerConfig
+	feat     connFeatures
+	msgs     []wire.Message // readLoop's decoding buffer
 
 	closed    chan struct{}
 	closeOnce sync.Once
@@ -119,31 +122,51 @@ type ZMQConn struct {
 	wg        sync.WaitGroup
 }
 
+// sendReq is one frame for the writer goroutine, carrying n messages.
 type sendReq struct {
 	frame []byte
+	n     int
 	done  chan error
 }
 
-var _ Conn = (*ZMQConn)(nil)
+var (
+	_ Conn        = (*ZMQConn)(nil)
+	_ frameSender = (*ZMQConn)(nil)
+)
 
 // Send writes m. It returns wire.ErrTooLarge (wrapped) for an oversized
 // message, ctx's error, ErrClosed, or ErrConnLost once the connection is
 // gone. A write that does not complete within WriteTimeout closes the
-// connection. nil means the frame reached the kernel, not the node.
+// connection. nil means the frame reached the kernel, not the node. The
+// Features of a hello are set here (wire.FeatureBatch unless batching is
+// disabled).
 func (c *ZMQConn) Send(ctx context.Context, m wire.Message) error {
-	frame, err := wire.Encode(m)
-	if err != nil {
-		return err
-	}
-	return c.sendFrame(ctx, frame)
+	ms := [1]wire.Message{m}
+	return sendMessages(ctx, &c.feat, c, ms[:])
+}
+
+// SendBatch writes ms in order: packed into batch frames once the node's
+// welcome announced batching, else one frame each. Errors as Send; after
+// an error the messages from the failed one on may not have been sent.
+//
+// Allocation budget: one send request per frame (its reply channel);
+// the frame buffers are pooled.
+func (c *ZMQConn) SendBatch(ctx context.Context, ms []wire.Message) error {
+	return sendMessages(ctx, &c.feat, c, ms)
 }
 
 // sendFrame writes an encoded frame without checking it.
 func (c *ZMQConn) sendFrame(ctx context.Context, frame []byte) error {
+	return c.sendEncoded(ctx, frame, 1)
+}
+
+// sendEncoded hands a frame of n messages to the writer and waits for the
+// write. On error the writer may still hold frame.
+func (c *ZMQConn) sendEncoded(ctx context.Context, frame []byte, n int) error {
 	if err := c.stateErr(ctx); err != nil {
 		return err
 	}
-	req := sendReq{frame: frame, done: make(chan error, 1)}
+	req := sendReq{frame: frame, n: n, done: make(chan error, 1)}
 	select {
 	case c.sendq <- req:
 	case <-ctx.Done():
@@ -231,16 +254,17 @@ func (c *ZMQConn) readLoop() {
 			c.st.malformed.Add(1)
 			continue
 		}
-		m, ok := decodeFrame(frame, &c.st)
-		if !ok {
-			continue
+		c.msgs = decodeFrame(c.msgs[:0], frame, &c.st)
+		for i := range c.msgs {
+			c.feat.observe(&c.msgs[i])
+			select {
+			case c.in <- c.msgs[i]:
+			case <-c.closed:
+				drainSocket(c.sock)
+				return
+			}
 		}
-		select {
-		case c.in <- m:
-		case <-c.closed:
-			drainSocket(c.sock)
-			return
-		}
+		clear(c.msgs)
 	}
 }
 
@@ -260,10 +284,10 @@ func (c *ZMQConn) writeLoop() {
 			}
 			err := c.sock.Send(zmq4.NewMsg(req.frame))
 			if err != nil {
-				c.st.sendErrors.Add(1)
+				c.st.sendErrors.Add(uint64(req.n))
 				c.markLost(err)
 			} else {
-				c.st.sent.Add(1)
+				c.st.countSent(req.n)
 			}
 			req.done <- err
 		}

@@ -5,7 +5,14 @@
 //
 // Every ZeroMQ message carries exactly one frame holding one JSON object
 // with a protocol version "v" and a "type". Frames larger than MaxFrameBytes
-// are rejected by Decode without being parsed.
+// are rejected by Decode without being parsed. Peers that both announce
+// the "batch" feature (hello.features, echoed in welcome.features) may
+// also send batch frames, one JSON object of type "batch" holding several
+// messages; DecodeFrame expands them and AppendBatch builds them.
+//
+// Encode/AppendEncode and Decode/DecodeFrame are hand-written equivalents
+// of encoding/json for Message (encode.go, decode.go); the fuzz tests hold
+// them to encoding/json's behaviour.
 package wire
 
 import (
@@ -38,6 +45,11 @@ const (
 	TypeResultAck Type = "result_ack" // N→H the result is committed; the handler may forget it
 	TypeCancel    Type = "cancel"     // N→H stop the job (overlap cancel_other, timeout)
 	TypeGoodbye   Type = "goodbye"    // either way: orderly close
+
+	// TypeBatch is the type of a batch frame's envelope, which carries
+	// other messages (batch.go). It is framing, never the Type of a
+	// Message returned by DecodeFrame, and Validate rejects it.
+	TypeBatch Type = "batch"
 )
 
 // Sentinel errors of Decode.
@@ -62,6 +74,10 @@ type Message struct {
 	Methods  []string `json:"methods,omitempty"`
 	Capacity int      `json:"capacity,omitempty"` // max concurrent jobs = credits
 	Token    string   `json:"token,omitempty"`    // optional shared secret
+	// Features (hello, welcome) lists optional protocol features: in
+	// hello those the handler supports, in welcome those of the hello's
+	// that the node supports and will use. The transport sets it.
+	Features []string `json:"features,omitempty"`
 
 	// welcome / redirect / heartbeat / dispatch: the sender's Raft term,
 	// used as the fencing token. Handlers reject dispatches whose term is
@@ -100,38 +116,6 @@ type Message struct {
 
 	// reject / goodbye / cancel
 	Reason string `json:"reason,omitempty"`
-}
-
-// Encode serialises m into one frame, setting V.
-func Encode(m Message) ([]byte, error) {
-	m.V = Version
-	b, err := json.Marshal(m)
-	if err != nil {
-		return nil, fmt.Errorf("wire: encode %s: %w", m.Type, err)
-	}
-	if len(b) > MaxFrameBytes {
-		return nil, fmt.Errorf("%w: %s of %d bytes", ErrTooLarge, m.Type, len(b))
-	}
-	return b, nil
-}
-
-// Decode parses one frame. It checks size, version and that the type is
-// known; field-level validation is Validate's job.
-func Decode(frame []byte) (Message, error) {
-	var m Message
-	if len(frame) > MaxFrameBytes {
-		return m, fmt.Errorf("%w: %d bytes", ErrTooLarge, len(frame))
-	}
-	if err := json.Unmarshal(frame, &m); err != nil {
-		return m, fmt.Errorf("%w: %w", ErrMalformed, err)
-	}
-	if m.V != Version {
-		return m, fmt.Errorf("%w: %d", ErrVersion, m.V)
-	}
-	if err := m.Validate(); err != nil {
-		return m, err
-	}
-	return m, nil
 }
 
 // Validate checks that the fields a message type requires are present.

@@ -39,6 +39,7 @@ type Node struct {
 	heartbeatMS int
 	liveness    int
 	peers       map[string]string // handler name → identity of its latest hello
+	welcomes    map[string]int    // handler name → welcomes sent
 
 	msgs   chan transport.Inbound
 	ctx    context.Context
@@ -50,7 +51,7 @@ type Node struct {
 // leader; call Lead or Follow. Close it (or the test's Cleanup does).
 func NewNode(id string, ln transport.Listener) *Node {
 	n := &Node{id: id, ln: ln, heartbeatMS: DefaultHeartbeatMS, liveness: DefaultLiveness,
-		peers: make(map[string]string), msgs: make(chan transport.Inbound, 4096)}
+		peers: make(map[string]string), welcomes: make(map[string]int), msgs: make(chan transport.Inbound, 4096)}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	n.wg.Add(1)
 	go n.serve()
@@ -113,6 +114,14 @@ func (n *Node) Peer(name string) (string, bool) {
 	defer n.mu.Unlock()
 	p, ok := n.peers[name]
 	return p, ok
+}
+
+// Welcomes returns how many hellos from handler name the node has answered
+// with welcome.
+func (n *Node) Welcomes(name string) int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.welcomes[name]
 }
 
 // Send sends m to peer.
@@ -205,6 +214,7 @@ func (n *Node) handle(in transport.Inbound) (reply wire.Message, ok bool) {
 	case wire.TypeHello:
 		n.peers[m.Name] = in.Peer
 		if n.leading {
+			n.welcomes[m.Name]++
 			return wire.Message{Type: wire.TypeWelcome, NodeID: n.id, Term: n.term,
 				HeartbeatMS: n.heartbeatMS, Liveness: n.liveness}, true
 		}
