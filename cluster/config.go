@@ -36,7 +36,7 @@ const (
 	DefaultSnapshotInterval  = 30 * time.Second
 	DefaultSnapshotLogBytes  = 128 << 20
 	DefaultTrailingLogBytes  = 32 << 20
-	DefaultMaxBatchEvents    = 1024
+	DefaultMaxBatchEvents    = 4096
 	DefaultApplyTimeout      = 10 * time.Second
 	DefaultHTTPTimeout       = 5 * time.Second
 	// defaultMaxRPCsInFlight: see Config.maxRPCsInFlight and DESIGN.md §1.

@@ -80,6 +80,24 @@ type Config struct {
 	ResyncInterval time.Duration
 	// ProposeTimeout bounds one Propose (5 s).
 	ProposeTimeout time.Duration
+	// Lookahead is how long before an occurrence's due time its fire
+	// decision may be committed (precommit), so that the Raft commit is
+	// paid before the due time instead of after it. The run is still
+	// dispatched at its due time, never before. 0 (the default) decides
+	// every occurrence at its due time, as without this option.
+	//
+	// Semantics inside the window (DESIGN.md "Fire lookahead"): an
+	// occurrence of a schedule that has active runs under an overlap
+	// policy other than allow is not precommitted (its overlap decision is
+	// taken at the due time); a pause committed after the decision and by
+	// the due time cancels the run ("schedule paused before its due
+	// time"); an update in that interval cancels it when the nominal time
+	// is no longer an occurrence of the updated schedule ("schedule
+	// changed before its due time") and otherwise dispatches it with the
+	// updated method and params; a deleted schedule's run is dropped with
+	// it. A run's fired_at may precede its nominal_at by up to Lookahead.
+	// Negative values mean 0.
+	Lookahead time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -102,10 +120,10 @@ func (c Config) withDefaults() Config {
 		c.HandlerExpiry = 10 * c.HeartbeatInterval
 	}
 	if c.MaxFiresPerBatch <= 0 {
-		c.MaxFiresPerBatch = 500
+		c.MaxFiresPerBatch = 2000
 	}
 	if c.MaxInFlightProposals <= 0 {
-		c.MaxInFlightProposals = 8
+		c.MaxInFlightProposals = 4
 	}
 	if c.CatchupCap <= 0 {
 		c.CatchupCap = 1000
@@ -115,6 +133,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ProposeTimeout <= 0 {
 		c.ProposeTimeout = 5 * time.Second
+	}
+	if c.Lookahead < 0 {
+		c.Lookahead = 0
 	}
 	return c
 }

@@ -15,5 +15,8 @@
 //
 // Every fire decision is committed through Raft (cluster Propose) before
 // anything is sent, and every message to a handler carries the leader's
-// term; attempts fence results (fsm.ErrStale). See DESIGN.md.
+// term; attempts fence results (fsm.ErrStale). With Config.Lookahead the
+// decision is committed up to that long before the due time, so the
+// commit is off the fire path; the run is still sent at its due time,
+// never before. See DESIGN.md.
 package dispatch

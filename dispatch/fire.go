@@ -28,9 +28,13 @@ const triggerCacheMax = 1 << 12
 // fires, which is also what makes every FSM change (update, pause, HWM)
 // restart the timer correctly.
 type schedState struct {
-	s     *fsm.Schedule // the FSM value the timer was computed from
-	due   int64         // unix ns of the next due time (nominal + jitter), clamped
-	index int32         // position in the timer heap, -1 when absent
+	s *fsm.Schedule // the FSM value the timer was computed from
+	// due is the timer-heap key, unix ns (clamped): when the next
+	// occurrence is decided. That is its due time (nominal + jitter) minus
+	// Config.Lookahead, or the due time itself when an early decision was
+	// deferred because of overlap (decide), or a commit retry time.
+	due   int64
+	index int32 // position in the timer heap, -1 when absent
 	flags schedFlags
 }
 
@@ -147,8 +151,18 @@ func (l *leader) setSchedule(ss *schedState, s *fsm.Schedule) {
 		ss = &schedState{index: -1}
 		l.scheds[s.ID] = ss
 	}
-	ss.s, ss.due = s, due
+	ss.s, ss.due = s, l.decideAt(due)
 	l.timers.set(ss)
+}
+
+// decideAt is when an occurrence due at due (unix ns) is decided:
+// Config.Lookahead earlier (saturating; never-due stays never-due).
+func (l *leader) decideAt(due int64) int64 {
+	la := int64(l.d.cfg.Lookahead)
+	if la <= 0 || due == math.MaxInt64 || due < math.MinInt64+la {
+		return due
+	}
+	return due - la
 }
 
 // syncSchedule applies one schedule change from the feed.
@@ -206,7 +220,8 @@ func runID(scheduleID string, nominal time.Time) string {
 	return string(b)
 }
 
-// fireDue takes every schedule due by now out of the timer heap and queues
+// fireDue takes every schedule whose timer has expired (its next
+// occurrence is due by now + Lookahead) out of the timer heap and queues
 // its decisions, as long as the commit pipeline has room (backpressure:
 // the rest stay due in the heap and are taken on a later step).
 func (l *leader) fireDue(now time.Time) {
@@ -216,10 +231,17 @@ func (l *leader) fireDue(now time.Time) {
 	}
 }
 
-// decide queues one decision per occurrence of ss due by now, as one group
-// that completes in commitDone. Occurrences beyond CatchupCap are dropped
+// decide queues one decision per occurrence of ss due by now (or, with a
+// lookahead, by now + Lookahead: precommitted), as one group that
+// completes in commitDone. Occurrences beyond CatchupCap are dropped
 // (covered by the high-water mark); at most MaxFiresPerBatch are decided
 // per pass, the rest on the next pass after this group commits.
+//
+// An early occurrence of a schedule whose overlap policy is not allow is
+// decided early only alone and only when the schedule has no active run:
+// otherwise its overlap decision must see the state at its due time, so
+// its timer is re-armed at the real due time (no scan: the check costs
+// O(runs of the schedule), once per early pop).
 //
 // Allocation budget per decided occurrence: the run ID string (1); the
 // every/at trigger compile (1 per schedule per pass).
@@ -240,8 +262,16 @@ func (l *leader) decide(ss *schedState, now time.Time) {
 		l.setSchedule(ss, s)
 		return
 	}
-	ss.flags |= schedInflight
 	active := l.activeCount(s.ID)
+	if s.Policy.Overlap != fsm.OverlapAllow && active > 0 {
+		// Only an early occurrence can be alone here (dueSlots); decide it at its due time.
+		if due := slots[0].Add(jitter(s, trig, slots[0])); due.After(now) {
+			ss.due = nanos(due)
+			l.timers.set(ss)
+			return
+		}
+	}
+	ss.flags |= schedInflight
 	start := len(l.pend)
 	for _, n := range slots {
 		l.decision(ss, trig, n, now, active)
@@ -253,15 +283,26 @@ func (l *leader) decide(ss *schedState, now time.Time) {
 	l.pend[len(l.pend)-1].ss = ss
 }
 
-// dueSlots lists s's occurrences due by now in nominal order: the newest
-// CatchupCap (older ones are counted as dropped), then at most
-// MaxFiresPerBatch of those. The slice is reused across calls.
+// dueSlots lists s's occurrences due by now + Lookahead in nominal order:
+// the newest CatchupCap (older ones are counted as dropped), then at most
+// MaxFiresPerBatch of those. Unless the overlap policy is allow, an early
+// occurrence (due after now) is listed only alone: it ends the list, and
+// is left out when an occurrence already due precedes it (its overlap
+// decision depends on that one's run). The slice is reused across calls.
 func (l *leader) dueSlots(s *fsm.Schedule, trig trigger.Trigger, now time.Time) ([]time.Time, int) {
 	capN := l.d.cfg.CatchupCap
 	ring, head, dropped := l.slots[:0], 0, 0
 	fired := s.FiredRuns
-	for n, ok := nextAfter(s, trig, floorOf(s)); ok && !n.Add(jitter(s, trig, n)).After(now); n, ok = nextAfter(s, trig, n) {
-		if s.MaxRuns > 0 && fired >= s.MaxRuns {
+	horizon := now.Add(l.d.cfg.Lookahead)
+	for n, ok := nextAfter(s, trig, floorOf(s)); ok; n, ok = nextAfter(s, trig, n) {
+		due := n.Add(jitter(s, trig, n))
+		if due.After(horizon) || (s.MaxRuns > 0 && fired >= s.MaxRuns) {
+			break
+		}
+		if due.After(now) && s.Policy.Overlap != fsm.OverlapAllow {
+			if len(ring) == 0 {
+				ring = append(ring, n)
+			}
 			break
 		}
 		if now.Sub(n) <= time.Duration(s.Policy.CatchupWindow) {
@@ -327,7 +368,8 @@ func (l *leader) decisionDone(p *pending, res fsm.Result, now time.Time) {
 			l.d.m.firesFired.Inc()
 		}
 		if p.ev.Type == fsm.RunFired {
-			l.d.m.fireCommit.Observe(now.Sub(p.run.DueAt).Seconds())
+			// Due → commit; a precommit returning before the due time counts 0.
+			l.d.m.fireCommit.Observe(max(0, now.Sub(p.run.DueAt).Seconds()))
 			rs := l.track(res.Run)
 			rs.buffered = p.buffered
 			l.place(rs, now) // dispatches at once when a handler has credit

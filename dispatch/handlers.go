@@ -197,7 +197,7 @@ func (l *leader) hello(in transport.Inbound, now time.Time) {
 	l.hsDirty = true
 	for _, id := range m.Running {
 		if rs := l.runs[id]; rs != nil && rs.phase != phaseRunning {
-			rs.prefer = m.Instance
+			rs.prefer, rs.early = m.Instance, false // it was sent: no longer a pending precommit
 		}
 	}
 	if !h.heard && len(m.Running) < maxHelloRunning {
@@ -288,7 +288,7 @@ func (l *leader) accepted(in transport.Inbound, h *handlerState, now time.Time) 
 		return
 	}
 	h.inflight[m.RunID] = true
-	rs.phase, rs.instance, rs.deadline = phaseRunning, h.instance, time.Time{}
+	rs.phase, rs.instance, rs.deadline, rs.early = phaseRunning, h.instance, time.Time{}, false
 	if s, ok := l.fsm.Get(rs.schedID); ok && s.Policy.Timeout > 0 {
 		rs.deadline = now.Add(time.Duration(s.Policy.Timeout))
 	}

@@ -12,6 +12,7 @@ type metrics struct {
 
 	latency       prometheus.Histogram
 	fireCommit    prometheus.Histogram
+	sendLateness  prometheus.Histogram
 	duration      prometheus.Histogram
 	retries       prometheus.Counter
 	lost          prometheus.Counter
@@ -29,6 +30,10 @@ type metrics struct {
 // latencyBuckets cover sub-millisecond commits up to a minute.
 var latencyBuckets = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60}
 
+// latenessBuckets add finer buckets below 0.5 ms: with a fire lookahead a
+// dispatch is sent within the loop's own latency of its due time.
+var latenessBuckets = append([]float64{.0001, .00025}, latencyBuckets...)
+
 // newMetrics registers the dispatcher's metrics with reg (nil: unregistered).
 func newMetrics(reg prometheus.Registerer) *metrics {
 	f := promauto.With(reg)
@@ -39,8 +44,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help:    "Time from a run's due time to its acceptance by a handler.",
 			Buckets: latencyBuckets}),
 		fireCommit: f.NewHistogram(prometheus.HistogramOpts{Name: "sz_dispatch_fire_commit_seconds",
-			Help:    "Time from a run's due time to the return of the commit of its fire decision.",
+			Help:    "Time from a run's due time to the return of the commit of its fire decision (0 when a precommit returned before the due time).",
 			Buckets: latencyBuckets}),
+		sendLateness: f.NewHistogram(prometheus.HistogramOpts{Name: "sz_dispatch_fire_send_lateness_seconds",
+			Help:    "Time from a run's due time to the first send of its first attempt by this leader (never negative: no early fire).",
+			Buckets: latenessBuckets}),
 		duration: f.NewHistogram(prometheus.HistogramOpts{Name: "sz_run_duration_seconds",
 			Help: "Time from acceptance to result of successful and failed attempts.", Buckets: prometheus.ExponentialBuckets(0.01, 4, 10)}),
 		retries: f.NewCounter(prometheus.CounterOpts{Name: "sz_dispatch_retries_total", Help: "Committed run.retried events."}),

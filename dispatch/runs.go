@@ -61,6 +61,11 @@ type runState struct {
 	// hello first (see holdUntil).
 	adopted      bool
 	cancelWanted bool // overlap cancel_other arrived while busy
+	// early: decided before its due time (precommit, Config.Lookahead) and
+	// not known to have been sent; recheck looks at its schedule once more
+	// when it may go (due time, adoption hold over). Cleared by the first
+	// send, an acceptance, or a hello listing the run.
+	early bool
 }
 
 // track starts tracking a committed active run (idempotent).
@@ -69,6 +74,8 @@ func (l *leader) track(r *fsm.Run) *runState {
 		return rs
 	}
 	rs := &runState{id: r.ID, schedID: r.ScheduleID, attempt: r.Attempt, dueAt: r.DueAt, prefer: r.HandlerInstance, rec: r, hidx: -1}
+	rs.early = r.FiredAt.Before(r.DueAt) && r.Trigger != fsm.TriggerManual && r.Attempt == 1 &&
+		r.Status == fsm.StatusFired && r.HandlerInstance == ""
 	if r.NotBefore != nil {
 		rs.notBefore = *r.NotBefore
 	}
@@ -172,9 +179,13 @@ func (l *leader) othersActive(rs *runState) bool {
 }
 
 // place puts a (non-busy) run where its phase says: the deadline heap
-// (accept timeout, attempt timeout, back-off, adoption hold) or, when it
-// may be dispatched now, straight to a handler with credit — or its
-// handler's ready queue when none has credit. O(log n).
+// (due time, accept timeout, attempt timeout, back-off, adoption hold) or,
+// when it may be dispatched now, straight to a handler with credit — or
+// its handler's ready queue when none has credit. O(log n).
+//
+// No early fire: a waiting run never reaches a ready queue (nor a handler)
+// before its DueAt, whoever decided it (a precommit, an adopted run); it
+// waits in the deadline heap and is dispatched from the expiry at once.
 func (l *leader) place(rs *runState, now time.Time) {
 	l.unplace(rs)
 	if rs.busy || l.runs[rs.id] != rs {
@@ -188,6 +199,10 @@ func (l *leader) place(rs *runState, now time.Time) {
 			l.deadlineAt(rs, rs.deadline)
 		}
 	default:
+		if rs.dueAt.After(now) {
+			l.deadlineAt(rs, rs.dueAt)
+			return
+		}
 		if rs.buffered {
 			if l.othersActive(rs) {
 				return // untrack of the last other run places it
@@ -196,6 +211,12 @@ func (l *leader) place(rs *runState, now time.Time) {
 		}
 		if until := l.holdUntil(rs, now); !until.IsZero() {
 			l.deadlineAt(rs, until)
+			return
+		}
+		// After the hold: an adopted precommitted run that an earlier
+		// leader did send is listed in its instance's hello (which clears
+		// early), so it is not cancelled under that instance.
+		if rs.early && l.recheck(rs, now) {
 			return
 		}
 		if rs.notBefore.After(now) {
@@ -323,8 +344,11 @@ func (l *leader) sendDispatch(rs *runState, r *fsm.Run, s *fsm.Schedule, h *hand
 		}
 		return err
 	}
+	if rs.sentAt.IsZero() && rs.attempt == 1 {
+		l.d.m.sendLateness.Observe(now.Sub(r.DueAt).Seconds())
+	}
 	h.inflight[rs.id] = true
-	rs.phase, rs.instance, rs.sentAt, rs.rec = phaseSent, h.instance, now, r
+	rs.phase, rs.instance, rs.sentAt, rs.rec, rs.early = phaseSent, h.instance, now, r, false
 	l.place(rs, now)
 	return nil
 }
@@ -484,15 +508,88 @@ func (l *leader) cancelActive(schedID string) {
 			rs.cancelWanted = true
 			continue
 		}
-		l.cancelRun(rs)
+		l.cancelRun(rs, msgCancelOther)
 	}
 }
 
-func (l *leader) cancelRun(rs *runState) {
+// Errors recorded on runs the leader cancels.
+const (
+	msgCancelOther  = "overlap: cancel_other"
+	msgPausedEarly  = "schedule paused before its due time"
+	msgChangedEarly = "schedule changed before its due time"
+)
+
+// cancelRun queues run.cancelled for rs's current attempt with msg as the
+// run's error.
+func (l *leader) cancelRun(rs *runState, msg string) {
 	l.unplace(rs)
 	rs.busy = true
 	l.push(pending{kind: kindCancelled, rs: rs,
-		ev: fsm.Event{Type: fsm.RunCancelled, RunID: rs.id, Attempt: rs.attempt, Error: "overlap: cancel_other"}})
+		ev: fsm.Event{Type: fsm.RunCancelled, RunID: rs.id, Attempt: rs.attempt, Error: msg}})
+}
+
+// recheck is the due-time check of a precommitted run (rs.early, called by
+// place once its due time has come and any adoption hold is over): a
+// schedule change committed after the decision (UpdatedAt not before
+// FiredAt) and by the due time applies to the run as it would have to a
+// decision taken at the due time. Paused → cancelled; the nominal time no
+// longer an occurrence of the schedule (trigger, start_at, end_at or
+// max_runs changed) → cancelled; otherwise the run goes, with the
+// schedule's current method and params. A deleted schedule's run is
+// forgotten (the FSM dropped it). A change after the due time does not
+// apply, as to any decided run. It reports whether the run is no longer
+// to be placed. The flag stays set until the run is let go, so a cancel
+// whose commit fails is rechecked.
+func (l *leader) recheck(rs *runState, now time.Time) bool {
+	s, ok := l.fsm.Get(rs.schedID)
+	if !ok {
+		l.untrack(rs, now)
+		return true
+	}
+	r := rs.rec
+	// UpdatedAt equal to FiredAt: the change may share the decision's log
+	// entry (and precede it there), so it is checked too.
+	if s.UpdatedAt.Before(r.FiredAt) || s.UpdatedAt.After(r.DueAt) {
+		rs.early = false
+		return false
+	}
+	msg := ""
+	switch {
+	case s.Paused:
+		msg = msgPausedEarly
+	case !l.occurs(s, r):
+		msg = msgChangedEarly
+	default:
+		rs.early = false
+		return false
+	}
+	l.d.log.Info("precommitted run cancelled", "run", rs.id, "reason", msg)
+	l.cancelRun(rs, msg)
+	return true
+}
+
+// occurs reports whether r's nominal time is still an occurrence of s
+// that may fire: an occurrence of its trigger, within start_at and end_at,
+// and within max_runs (FiredRuns counts r and every later automatic fire,
+// which are all still active: none can be dispatched before r).
+func (l *leader) occurs(s *fsm.Schedule, r *fsm.Run) bool {
+	trig, err := l.trigger(s)
+	if err != nil || (s.StartAt != nil && r.NominalAt.Before(*s.StartAt)) {
+		return false
+	}
+	if n, ok := nextAfter(s, trig, r.NominalAt.Add(-time.Nanosecond)); !ok || !n.Equal(r.NominalAt) {
+		return false
+	}
+	if s.MaxRuns == 0 {
+		return true
+	}
+	pos := s.FiredRuns // r's position among the schedule's fired runs
+	for _, o := range l.fsm.ActiveRunsOf(s.ID) {
+		if o.Trigger != fsm.TriggerManual && o.NominalAt.After(r.NominalAt) {
+			pos--
+		}
+	}
+	return pos <= s.MaxRuns
 }
 
 func (l *leader) cancelled(p *pending, res fsm.Result, now time.Time) {
@@ -541,7 +638,7 @@ func (l *leader) afterIdle(rs *runState, now time.Time) {
 	}
 	if rs.cancelWanted {
 		rs.cancelWanted = false
-		l.cancelRun(rs)
+		l.cancelRun(rs, msgCancelOther)
 		return
 	}
 	if rs.phase != phaseWaiting {

@@ -137,6 +137,7 @@ func TestServer_DispatchThroughLeadershipTransfer(t *testing.T) {
 	var worst time.Duration
 	for i, e := range ex {
 		require.False(t, seen[e.runID], "run %s executed twice", e.runID)
+		require.False(t, e.received.Before(e.nominal), "run %s executed before its nominal time", e.runID)
 		seen[e.runID] = true
 		if i > 0 {
 			require.Equal(t, time.Second, e.nominal.Sub(ex[i-1].nominal), "contiguous nominal seconds")
@@ -147,8 +148,10 @@ func TestServer_DispatchThroughLeadershipTransfer(t *testing.T) {
 	}
 	var runs struct {
 		Runs []struct {
-			ID     string `json:"id"`
-			Status string `json:"status"`
+			ID        string    `json:"id"`
+			Status    string    `json:"status"`
+			NominalAt time.Time `json:"nominal_at"`
+			FiredAt   time.Time `json:"fired_at"`
 		} `json:"runs"`
 	}
 	for _, s := range servers {
@@ -158,6 +161,13 @@ func TestServer_DispatchThroughLeadershipTransfer(t *testing.T) {
 		}
 	}
 	require.GreaterOrEqual(t, len(runs.Runs), len(ex)-1, "every execution is recorded as a run")
+	precommitted := 0
+	for _, r := range runs.Runs {
+		if r.FiredAt.Before(r.NominalAt) {
+			precommitted++
+		}
+	}
+	require.Positive(t, precommitted, "--dispatch-lookahead (default 100ms) reaches the dispatcher: decisions precede their nominal time")
 	t.Logf("MEASURED %d seconds executed once each; worst fire around the leadership transfer %v late",
 		len(ex), worst.Round(time.Millisecond))
 }

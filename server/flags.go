@@ -43,6 +43,11 @@ func ParseFlags(args []string, getenv func(string) string, usage io.Writer) (Con
 	fs.Uint64Var(&cfg.TrailingLogBytes, "trailing-log-bytes", 0, "bytes of log entries kept after a snapshot, at least 32 entries (default 32 MiB)")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "bound on graceful shutdown")
 	fs.BoolVar(&cfg.Pprof, "pprof", false, "serve Go profiles under /debug/pprof/ on the HTTP address (diagnostics)")
+	fs.DurationVar(&cfg.DispatchLookahead, "dispatch-lookahead", cfg.DispatchLookahead,
+		"commit each fire decision up to this long before its due time so the Raft commit is off the fire path; the run is "+
+			"still sent at its due time, never before (0 = decide at the due time). A pause, update or delete committed in "+
+			"this window still applies to the run; schedules with an active run under an overlap policy other than allow "+
+			"are decided at the due time")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"io"
+	"strings"
 	"testing"
 	"time"
 
@@ -18,6 +19,22 @@ func TestParseFlags(t *testing.T) {
 		require.Equal(t, "127.0.0.1:4243", cfg.RaftAddr)
 		require.Equal(t, "tcp://127.0.0.1:4242", cfg.ZMQAddr)
 		require.NotEmpty(t, cfg.NodeID)
+		require.Equal(t, 100*time.Millisecond, cfg.DispatchLookahead)
+	})
+	t.Run("DispatchLookahead", func(t *testing.T) {
+		cfg, err := ParseFlags([]string{"--dispatch-lookahead", "250ms"}, env(nil), io.Discard)
+		require.NoError(t, err)
+		require.Equal(t, 250*time.Millisecond, cfg.DispatchLookahead)
+		cfg, err = ParseFlags(nil, env(map[string]string{"SZ_DISPATCH_LOOKAHEAD": "0s"}), io.Discard)
+		require.NoError(t, err)
+		require.Zero(t, cfg.DispatchLookahead, "0 switches the lookahead off")
+	})
+	t.Run("HelpDocumentsDispatchLookahead", func(t *testing.T) {
+		var usage strings.Builder
+		_, err := ParseFlags([]string{"--help"}, env(nil), &usage)
+		require.ErrorIs(t, err, ErrHelp)
+		require.Contains(t, usage.String(), "--dispatch-lookahead duration")
+		require.Contains(t, usage.String(), "never before")
 	})
 	t.Run("EnvAndFlagPrecedence", func(t *testing.T) {
 		cfg, err := ParseFlags([]string{"--http-addr", "127.0.0.1:9000", "--join", "a:1,b:2"},
@@ -50,12 +67,13 @@ func TestParseFlags(t *testing.T) {
 
 func TestConfig_Validate(t *testing.T) {
 	for name, mut := range map[string]func(*Config){
-		"NoNodeID":  func(c *Config) { c.NodeID = "" },
-		"BadHTTP":   func(c *Config) { c.HTTPAddr = "nope" },
-		"BadZMQ":    func(c *Config) { c.ZMQAddr = "127.0.0.1:4242" },
-		"BadFormat": func(c *Config) { c.LogFormat = "xml" },
-		"BadLevel":  func(c *Config) { c.LogLevel = "loud" },
-		"NoDataDir": func(c *Config) { c.DataDir = "" },
+		"NoNodeID":                  func(c *Config) { c.NodeID = "" },
+		"BadHTTP":                   func(c *Config) { c.HTTPAddr = "nope" },
+		"BadZMQ":                    func(c *Config) { c.ZMQAddr = "127.0.0.1:4242" },
+		"BadFormat":                 func(c *Config) { c.LogFormat = "xml" },
+		"BadLevel":                  func(c *Config) { c.LogLevel = "loud" },
+		"NoDataDir":                 func(c *Config) { c.DataDir = "" },
+		"NegativeDispatchLookahead": func(c *Config) { c.DispatchLookahead = -time.Millisecond },
 	} {
 		t.Run(name, func(t *testing.T) {
 			c := Defaults()

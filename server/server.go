@@ -163,7 +163,7 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	disp, err := dispatch.New(dispatch.Config{
 		Cluster: s.node, Listener: zl, NodeID: s.cfg.NodeID, Clock: clock.Real{},
-		Logger: s.logger, Registerer: s.reg,
+		Logger: s.logger, Registerer: s.reg, Lookahead: s.cfg.DispatchLookahead,
 	})
 	if err != nil {
 		_ = zl.Close()

@@ -308,3 +308,23 @@ func (c *benchCluster) followers(leader string) []string {
 	}
 	return out
 }
+
+// collectGarbage asks node id to run a garbage collection (the nodes szbench
+// starts serve /debug/pprof/; ?gc=1 collects before writing the heap
+// profile), so that heap figures read afterwards are the live heap. It is
+// best effort: a node without --pprof answers 404 and nothing happens.
+func (c *benchCluster) collectGarbage(ctx context.Context, id string) {
+	for _, n := range c.nodes {
+		if n.ID != id {
+			continue
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+n.HTTP+"/debug/pprof/heap?gc=1", nil)
+		if err != nil {
+			return
+		}
+		if resp, err := c.hc.Do(req); err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+	}
+}

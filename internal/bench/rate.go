@@ -13,6 +13,11 @@ import (
 const (
 	metricFires   = "sz_dispatch_fires_total"
 	metricResults = "sz_run_duration_seconds_count"
+	// Raft snapshot metrics of the cluster package (scale scenario).
+	metricRestoreSum   = "sz_raft_restore_seconds_sum"
+	metricRestoreCount = "sz_raft_restore_seconds_count"
+	metricPersistSum   = "sz_raft_snapshot_persist_seconds_sum"
+	metricPersistCount = "sz_raft_snapshot_persist_seconds_count"
 	// endAtMargin bounds how long the fire schedules outlive the run (they
 	// stop by themselves even if szbench is killed).
 	endAtMargin = 10 * time.Minute

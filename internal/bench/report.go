@@ -210,10 +210,17 @@ type ScaleResult struct {
 	// IdleSettleS is how long the leader stayed busy after the creation
 	// and the catch-up before the idle window opened (it opens after a
 	// second below 5 % of a core, at the latest after three windows).
-	IdleSettleS   float64  `json:"idle_settle_s"`
+	IdleSettleS float64 `json:"idle_settle_s"`
+	// SnapshotMS and RestoreMS are the Raft-level figures: the leader's
+	// snapshot persist and the caught-up follower's restore of the
+	// installed snapshot (from the nodes' metrics). The API round trip
+	// (GET and POST /v1/cluster/snapshot, which also spools, validates and
+	// re-replicates the upload) is APISaveMS and APIRestoreMS.
 	SnapshotMS    *float64 `json:"snapshot_ms"`
 	SnapshotBytes int64    `json:"snapshot_bytes"`
 	RestoreMS     *float64 `json:"restore_ms"`
+	APISaveMS     *float64 `json:"api_snapshot_save_ms"`
+	APIRestoreMS  *float64 `json:"api_snapshot_restore_ms"`
 	// Follower is the catch-up of a follower stopped before the creation.
 	Follower *CatchUp `json:"follower"`
 	// SnapshotThreshold and TrailingLogs were passed to the nodes so that
@@ -239,8 +246,14 @@ type CatchUp struct {
 	CompactedPastFollower bool `json:"compacted_past_follower"`
 	// SnapshotInstalled reports whether the follower logged installing a
 	// snapshot from the leader (null: unknown).
-	SnapshotInstalled *bool  `json:"snapshot_installed"`
-	Error             string `json:"error,omitempty"`
+	SnapshotInstalled *bool `json:"snapshot_installed"`
+	// RestoreMS is the follower's FSM restore of the installed snapshot
+	// (its sz_raft_restore_seconds); LeaderPersistMS the mean duration of
+	// the leader's Raft snapshots while it was down
+	// (sz_raft_snapshot_persist_seconds).
+	RestoreMS       *float64 `json:"restore_ms"`
+	LeaderPersistMS *float64 `json:"leader_persist_ms"`
+	Error           string   `json:"error,omitempty"`
 }
 
 // newReport fills the parameters and the machine.
@@ -449,7 +462,8 @@ func writeScale(p printer, s *ScaleResult) {
 		num(s.RSSBytesPerSchedule, 0), mib(s.HeapBeforeBytes), mib(s.HeapAfterBytes), num(s.HeapBytesPerSchedule, 0))
 	p("  idle CPU %s %% of a core over %.0f s (%.0f fires), after %.1f s settling; %s %% before the creation",
 		num(s.IdleCPUPercent, 2), s.IdleWindowS, s.IdleFires, s.IdleSettleS, num(s.IdleCPUBeforePercent, 2))
-	p("  snapshot save %s ms (%s MiB), restore %s ms", num(s.SnapshotMS, 0), mib(s.SnapshotBytes), num(s.RestoreMS, 0))
+	p("  raft snapshot persist %s ms, follower snapshot restore %s ms", num(s.SnapshotMS, 0), num(s.RestoreMS, 0))
+	p("  API snapshot save %s ms (%s MiB), API restore %s ms", num(s.APISaveMS, 0), mib(s.SnapshotBytes), num(s.APIRestoreMS, 0))
 	for _, n := range s.Notes {
 		p("  note: %s", n)
 	}

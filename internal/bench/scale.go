@@ -107,6 +107,9 @@ func (r *Runner) runScale(ctx context.Context, c *benchCluster, dir string, res 
 	if res.Follower != nil {
 		r.catchUp(ctx, c, leader, leaderLogAt, uint64(res.TrailingLogs), res.Follower)
 	}
+	if f := res.Follower; f != nil {
+		res.SnapshotMS, res.RestoreMS = f.LeaderPersistMS, f.RestoreMS
+	}
 	if err := r.idleCPU(ctx, c, leader, res); err != nil {
 		return err
 	}
@@ -154,6 +157,7 @@ func (r *Runner) createIdle(ctx context.Context, c *benchCluster, leader string,
 // memory returns node id's RSS and Go heap in use: RSS from /proc when
 // its PID is known, else (and the heap always) from its metrics.
 func (r *Runner) memory(ctx context.Context, c *benchCluster, id string) (rss, heap int64) {
+	c.collectGarbage(ctx, id)
 	m, err := c.scrape(ctx, id)
 	if err == nil {
 		rss, heap = int64(m.get(metricRSS)), int64(m.get(metricHeapInuse))
@@ -265,22 +269,22 @@ func (r *Runner) snapshots(ctx context.Context, c *benchCluster, dir string, res
 	if err != nil {
 		return fmt.Errorf("bench: snapshot save: %w", err)
 	}
-	res.SnapshotMS, res.SnapshotBytes = ptr(millis(r.clk.Since(t0))), n
+	res.APISaveMS, res.SnapshotBytes = ptr(millis(r.clk.Since(t0))), n
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return err
 	}
 	if !c.governed() {
 		res.Notes = append(res.Notes, "restore skipped: with --target it would roll back writes made by others since the save")
-		r.log.Info(fmt.Sprintf("scale: snapshot saved in %.0f ms (%s MiB); restore skipped on a --target cluster", *res.SnapshotMS, mib(n)))
+		r.log.Info(fmt.Sprintf("scale: snapshot saved in %.0f ms (%s MiB); restore skipped on a --target cluster", *res.APISaveMS, mib(n)))
 		return nil
 	}
-	r.log.Info(fmt.Sprintf("scale: snapshot saved in %.0f ms (%s MiB); restoring", *res.SnapshotMS, mib(n)))
+	r.log.Info(fmt.Sprintf("scale: snapshot saved in %.0f ms (%s MiB); restoring", *res.APISaveMS, mib(n)))
 	t0 = r.clk.Now()
 	if err := api.SnapshotRestore(ctx, f); err != nil {
 		return fmt.Errorf("bench: snapshot restore: %w", err)
 	}
-	res.RestoreMS = ptr(millis(r.clk.Since(t0)))
-	r.log.Info(fmt.Sprintf("scale: snapshot restored in %.0f ms", *res.RestoreMS))
+	res.APIRestoreMS = ptr(millis(r.clk.Since(t0)))
+	r.log.Info(fmt.Sprintf("scale: snapshot restored in %.0f ms", *res.APIRestoreMS))
 	return nil
 }
 
@@ -304,6 +308,12 @@ func (r *Runner) catchUp(ctx context.Context, c *benchCluster, leader string, le
 	}
 	cu.CatchupMS = ptr(millis(r.clk.Since(t0)))
 	cu.SnapshotInstalled = r.snapshotInstalled(ctx, c, cu.Node, followerLogAt)
+	if m, err := c.scrape(ctx, cu.Node); err == nil && m.get(metricRestoreCount) > 0 {
+		cu.RestoreMS = ptr(round3(1000 * m.get(metricRestoreSum) / m.get(metricRestoreCount)))
+	}
+	if m, err := c.scrape(ctx, leader); err == nil && m.get(metricPersistCount) > 0 {
+		cu.LeaderPersistMS = ptr(round3(1000 * m.get(metricPersistSum) / m.get(metricPersistCount)))
+	}
 	installed := "unknown"
 	if cu.SnapshotInstalled != nil {
 		installed = fmt.Sprint(*cu.SnapshotInstalled)
