@@ -54,6 +54,12 @@ type Config struct {
 	BasePort int
 	// RaftProfile is passed as --raft-profile (default, fast or test).
 	RaftProfile string
+	// Direct runs the cluster without the fault-injection proxies: nodes
+	// advertise their bind addresses and talk to each other (and handlers
+	// to them) directly. Partitions are then refused with ErrUnsupported;
+	// kill, stop and restart still work. szbench uses it so that the
+	// proxies' copying does not take CPU from the cluster it measures.
+	Direct bool
 	// NodeLogLevel is passed as --log-level (default info).
 	NodeLogLevel string
 	// NodeArgs are appended to every node's command line.

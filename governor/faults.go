@@ -125,6 +125,9 @@ func (g *ProcessGovernor) Heal(ctx context.Context) error {
 }
 
 func (g *ProcessGovernor) installRules(rs ruleSet, ids []string) error {
+	if g.cfg.Direct {
+		return fmt.Errorf("%w: partitions need the proxies; this governor runs with Direct", ErrUnsupported)
+	}
 	for _, id := range ids {
 		if _, _, err := g.lookup(id); err != nil {
 			return err

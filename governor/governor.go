@@ -87,6 +87,9 @@ var (
 	ErrInvalidConfig = errors.New("governor: invalid config")
 	// ErrInvalidArgument: a fault or membership request is malformed.
 	ErrInvalidArgument = errors.New("governor: invalid argument")
+	// ErrUnsupported: the operation needs something this governor was
+	// configured without (partitions under Config.Direct).
+	ErrUnsupported = errors.New("governor: unsupported by this configuration")
 )
 
 // Kind tells nodes from handlers.

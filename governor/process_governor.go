@@ -154,7 +154,7 @@ func (g *ProcessGovernor) start(ctx context.Context) error {
 	for i := 1; i <= g.cfg.Nodes; i++ {
 		var join []string
 		if i > 1 {
-			join = []string{planNode(g.cfg.BasePort, 1).advHTTP()}
+			join = []string{planNode(g.cfg.BasePort, 1, g.cfg.Direct).advHTTP()}
 		}
 		if err := g.startNode(ctx, i, join); err != nil {
 			ev.Error = err.Error()
@@ -245,7 +245,7 @@ func newToken() (string, error) {
 // ready. join lists the advertised HTTP addresses it joins through; none
 // means --bootstrap.
 func (g *ProcessGovernor) startNode(ctx context.Context, i int, join []string) error {
-	id, a := nodeID(i), planNode(g.cfg.BasePort, i)
+	id, a := nodeID(i), planNode(g.cfg.BasePort, i, g.cfg.Direct)
 	dir := filepath.Join(g.cfg.Dir, "nodes", id)
 	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o755); err != nil {
 		return fmt.Errorf("create %s: %w", dir, err)
@@ -274,6 +274,9 @@ func (g *ProcessGovernor) startNode(ctx context.Context, i int, join []string) e
 // nodeProxies starts the proxies in front of node a: its own three, and
 // one per handler for its ZMQ endpoint.
 func (g *ProcessGovernor) nodeProxies(a nodeAddrs) error {
+	if a.direct {
+		return nil
+	}
 	id := nodeID(a.index)
 	for _, p := range [][3]string{{a.advHTTP(), a.bindHTTP(), "http"}, {a.advRaft(), a.bindRaft(), "raft"}, {a.advZMQ(), a.bindZMQ(), "zmq"}} {
 		if _, err := g.net.listen(p[0], p[1], id, p[2], callerBySource); err != nil {
@@ -292,6 +295,9 @@ func (g *ProcessGovernor) nodeProxies(a nodeAddrs) error {
 }
 
 func (g *ProcessGovernor) handlerProxy(h int, a nodeAddrs) error {
+	if a.direct {
+		return nil
+	}
 	caller := handlerID(h)
 	_, err := g.net.listen(a.handlerZMQ(h), a.bindZMQ(), nodeID(a.index), "zmq", func(net.Addr) string { return caller })
 	return err

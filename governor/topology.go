@@ -27,10 +27,21 @@ const (
 type nodeAddrs struct {
 	index                   int
 	httpPort, raftPort, zmq int
+	// direct: no proxies (Config.Direct); every advertised address is the
+	// bind address.
+	direct bool
 }
 
-func planNode(basePort, i int) nodeAddrs {
-	return nodeAddrs{index: i, httpPort: basePort + i, raftPort: basePort + 100 + i, zmq: basePort + 200 + i}
+func planNode(basePort, i int, direct bool) nodeAddrs {
+	return nodeAddrs{index: i, httpPort: basePort + i, raftPort: basePort + 100 + i, zmq: basePort + 200 + i, direct: direct}
+}
+
+// advNet is the network of the addresses node a advertises.
+func (a nodeAddrs) advNet() int {
+	if a.direct {
+		return bindNet
+	}
+	return proxyNet
 }
 
 func loopback(net3, i int) string { return fmt.Sprintf("127.0.%d.%d", net3, i) }
@@ -40,12 +51,18 @@ func hostPort(ip string, port int) string { return net.JoinHostPort(ip, strconv.
 func (a nodeAddrs) bindHTTP() string { return hostPort(loopback(bindNet, a.index), a.httpPort) }
 func (a nodeAddrs) bindRaft() string { return hostPort(loopback(bindNet, a.index), a.raftPort) }
 func (a nodeAddrs) bindZMQ() string  { return hostPort(loopback(bindNet, a.index), a.zmq) }
-func (a nodeAddrs) advHTTP() string  { return hostPort(loopback(proxyNet, a.index), a.httpPort) }
-func (a nodeAddrs) advRaft() string  { return hostPort(loopback(proxyNet, a.index), a.raftPort) }
-func (a nodeAddrs) advZMQ() string   { return hostPort(loopback(proxyNet, a.index), a.zmq) }
+func (a nodeAddrs) advHTTP() string  { return hostPort(loopback(a.advNet(), a.index), a.httpPort) }
+func (a nodeAddrs) advRaft() string  { return hostPort(loopback(a.advNet(), a.index), a.raftPort) }
+func (a nodeAddrs) advZMQ() string   { return hostPort(loopback(a.advNet(), a.index), a.zmq) }
 
-// handlerZMQ is handler h's proxy address for node a's ZMQ endpoint.
-func (a nodeAddrs) handlerZMQ(h int) string { return hostPort(loopback(handlerNet, h), a.zmq) }
+// handlerZMQ is handler h's proxy address for node a's ZMQ endpoint (the
+// node's own endpoint when direct).
+func (a nodeAddrs) handlerZMQ(h int) string {
+	if a.direct {
+		return a.bindZMQ()
+	}
+	return hostPort(loopback(handlerNet, h), a.zmq)
+}
 
 func nodeID(i int) string    { return "n" + strconv.Itoa(i) }
 func handlerID(h int) string { return "h" + strconv.Itoa(h) }

@@ -75,7 +75,10 @@ func startCluster(ctx context.Context, cfg Config, dir string, nodeArgs []string
 		Dir: dir, NodeBinary: bin, BinDir: cfg.BinDir, Nodes: cfg.Nodes, BasePort: cfg.BasePort,
 		RaftProfile: cfg.RaftProfile, NodeArgs: append([]string{"--pprof"}, nodeArgs...), GracePeriod: governorGrace, ReadyTimeout: readyTimeout,
 		Restart: governor.RestartPolicy{Initial: neverRestarted, Max: neverRestarted},
-		Logger:  slog.New(slog.NewTextHandler(logf, nil)),
+		// No fault-injection proxies: szbench kills and stops processes but
+		// never partitions, and the proxies would take CPU from the cluster.
+		Direct: true,
+		Logger: slog.New(slog.NewTextHandler(logf, nil)),
 	})
 	if err != nil {
 		_ = logf.Close()
