@@ -36,6 +36,10 @@ type link struct {
 	extra  bool
 	ctx    context.Context
 	cancel context.CancelFunc
+	// wake cuts a reconnect back-off short (capacity 1): a leader search
+	// redials every endpoint at once, since the node that was down may be
+	// the new leader.
+	wake chan struct{}
 
 	// Owned by the session loop.
 	cur   *conn // the live connection, nil while down
@@ -132,7 +136,7 @@ func (s *session) runLink(l *link) {
 	var b backoff
 	failures := 0
 	for first := true; ; first = false {
-		if !first && !s.pause(l.ctx, nil, b.next()) {
+		if !first && !s.backoff(l, b.next()) {
 			return
 		}
 		id := fmt.Sprintf("%s/%s/%d", s.cfg.Name, s.cfg.Instance, connSeq.Add(1))
@@ -299,6 +303,32 @@ func (s *session) pause(ctx context.Context, stop <-chan struct{}, d time.Durati
 		return false
 	case <-ctx.Done():
 		return false
+	}
+}
+
+// backoff waits d before l's next dial, or less when the link is woken;
+// it reports false when the link is closed.
+func (s *session) backoff(l *link, d time.Duration) bool {
+	t := s.clock.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C():
+	case <-l.wake:
+	case <-l.ctx.Done():
+		return false
+	}
+	return true
+}
+
+// wakeLinks makes every link that is down dial again now.
+func (s *session) wakeLinks() {
+	for _, l := range s.links {
+		if l.cur == nil {
+			select {
+			case l.wake <- struct{}{}:
+			default:
+			}
+		}
 	}
 }
 

@@ -281,3 +281,31 @@ func metricValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	t.Fatalf("metric %s not found", name)
 	return 0
 }
+
+// TestClient_SearchRedials: a node that was down long enough for its
+// link's back-off to grow comes back and is made leader while the old
+// leader dies (a graceful transfer to a restarted node). The search redials
+// it at once instead of after the back-off.
+func TestClient_SearchRedials(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		net := transport.NewInmemNetwork()
+		n1, n2 := startNode(t, net, "n1"), startNode(t, net, "n2")
+		n1.Lead(1)
+		n2.Follow("n1", n1.Endpoint(), 1)
+		start(t, net, handlerclient.Config{Servers: []string{n1.Endpoint(), n2.Endpoint()}},
+			func(c *handlerclient.Client) { c.Handle("echo", echo) })
+		registered(t, n1)
+		synctest.Wait()
+		ep2 := n2.Endpoint()
+		n2.Close()
+		time.Sleep(6 * time.Second) // failed redials: the back-off is now seconds long
+		synctest.Wait()
+		back := startNodeAt(t, net, "n2", ep2)
+		back.Lead(2)
+		n1.Close() // the old leader hands over and goes away
+		closed := time.Now()
+		registered(t, back)
+		require.Less(t, time.Since(closed), handlerclient.MinBackoff, "redialled at once, not after the back-off")
+	})
+}

@@ -61,6 +61,7 @@ func (s *session) updateSearch() {
 		s.searchSince = now
 		s.log.LogAttrs(s.baseCtx, slog.LevelDebug, "searching for the leader", slog.Uint64(logKeyTerm, s.maxTerm))
 		s.probeAll(now)
+		s.wakeLinks()
 		s.probe.Reset(s.probeInterval())
 	case !on && !s.searchSince.IsZero():
 		s.log.LogAttrs(s.baseCtx, slog.LevelDebug, "leader found",

@@ -241,7 +241,7 @@ func (s *session) close() error {
 // addLink starts the goroutine of a new endpoint.
 func (s *session) addLink(ep string, extra bool) {
 	lctx, cancel := context.WithCancel(s.baseCtx)
-	l := &link{endpoint: ep, extra: extra, ctx: lctx, cancel: cancel}
+	l := &link{endpoint: ep, extra: extra, ctx: lctx, cancel: cancel, wake: make(chan struct{}, 1)}
 	s.links[ep] = l
 	s.linksWG.Add(1)
 	go s.runLink(l)

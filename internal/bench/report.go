@@ -144,7 +144,10 @@ type FailoverResult struct {
 	GapMaxMS    *float64        `json:"gap_max_ms"`
 	GapsMS      []float64       `json:"gaps_ms"`
 	Trials      []FailoverTrial `json:"trials"`
-	Graceful    *GracefulTrial  `json:"graceful"`
+	// Graceful is the SIGTERM trial with the median gap of
+	// GracefulTrials (gracefulTrials of them).
+	Graceful       *GracefulTrial  `json:"graceful"`
+	GracefulTrials []GracefulTrial `json:"graceful_trials"`
 }
 
 // FailoverTrial is one kill -9 of the leader.
@@ -436,13 +439,16 @@ func writeFailover(p printer, f *FailoverResult) {
 			t.NewLeader, t.NewTerm, t.GapMS, t.MaxFireLatenessMS)
 	}
 	p("  kill -9 gap: median %s ms, min %s ms, max %s ms", num(f.GapMedianMS, 0), num(f.GapMinMS, 0), num(f.GapMaxMS, 0))
-	if g := f.Graceful; g != nil {
+	for i, g := range f.GracefulTrials {
 		if g.Error != "" {
-			p("  SIGTERM %s: ERROR %s", g.Stopped, g.Error)
+			p("  SIGTERM #%d %s: ERROR %s", i+1, g.Stopped, g.Error)
 		} else {
-			p("  SIGTERM %s → %s: handover %.0f ms, longest gap %.0f ms, max lateness %.0f ms", g.Stopped, g.NewLeader,
+			p("  SIGTERM #%d %s → %s: handover %.0f ms, longest gap %.0f ms, max lateness %.0f ms", i+1, g.Stopped, g.NewLeader,
 				g.HandoverMS, g.GapMS, g.MaxFireLatenessMS)
 		}
+	}
+	if g := f.Graceful; g != nil && g.Error == "" {
+		p("  SIGTERM gap: median %.0f ms (trial of %s)", g.GapMS, g.Stopped)
 	}
 }
 
