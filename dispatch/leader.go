@@ -107,7 +107,11 @@ func (l *leader) begin(ctx context.Context) {
 // end stops the proposals still in flight and waits for them: nothing is
 // decided or sent by this term once it returns. Their callbacks never run.
 func (l *leader) end() {
-	close(l.quit)
+	select {
+	case <-l.quit: // ended before (test leaders may be closed twice)
+	default:
+		close(l.quit)
+	}
 	l.pcancel()
 	l.wg.Wait()
 	l.d.handlers.Store(nil)
