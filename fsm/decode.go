@@ -372,18 +372,29 @@ func daysIn(month, year int) int {
 	return 31
 }
 
-// The object decoders below share one shape: read members in any order,
-// give up on an unknown key or a repeated one (seen), and let each value
-// decoder give up on anything it does not handle exactly like encoding/json.
-
-func (d *fastDecoder) event(ev *Event) bool {
+// object reads one object's members in any order. field decodes the value
+// of key k and names its bit; object gives up on an unknown key (field
+// returns ok=false), a repeated one, or a value field rejects. Each value
+// decoder gives up on anything it does not handle exactly like
+// encoding/json. field does not escape, so the closures cost no allocation.
+func (d *fastDecoder) object(field func(k []byte) (bit uint32, ok bool)) bool {
 	var seen uint32
 	for first := true; ; first = false {
 		k, end, ok := d.member(first)
 		if !ok || end {
 			return ok
 		}
-		var bit uint32
+		bit, ok := field(k)
+		if !ok || seen&bit != 0 {
+			return false
+		}
+		seen |= bit
+	}
+}
+
+func (d *fastDecoder) event(ev *Event) bool {
+	return d.object(func(k []byte) (bit uint32, ok bool) {
+		ok = true
 		switch string(k) {
 		case "type":
 			var t string
@@ -432,23 +443,15 @@ func (d *fastDecoder) event(ev *Event) bool {
 				ok = d.handler(ev.Handler)
 			}
 		default:
-			return false
+			return 0, false
 		}
-		if !ok || seen&bit != 0 {
-			return false
-		}
-		seen |= bit
-	}
+		return bit, ok
+	})
 }
 
 func (d *fastDecoder) schedule(s *Schedule) bool {
-	var seen uint32
-	for first := true; ; first = false {
-		k, end, ok := d.member(first)
-		if !ok || end {
-			return ok
-		}
-		var bit uint32
+	return d.object(func(k []byte) (bit uint32, ok bool) {
+		ok = true
 		switch string(k) {
 		case "id":
 			bit, ok = 1<<0, d.str(&s.ID, false)
@@ -481,23 +484,15 @@ func (d *fastDecoder) schedule(s *Schedule) bool {
 		case "fired_runs":
 			bit, ok = 1<<14, d.int(&s.FiredRuns)
 		default:
-			return false
+			return 0, false
 		}
-		if !ok || seen&bit != 0 {
-			return false
-		}
-		seen |= bit
-	}
+		return bit, ok
+	})
 }
 
 func (d *fastDecoder) trigger(t *trigger.Spec) bool {
-	var seen uint32
-	for first := true; ; first = false {
-		k, end, ok := d.member(first)
-		if !ok || end {
-			return ok
-		}
-		var bit uint32
+	return d.object(func(k []byte) (bit uint32, ok bool) {
+		ok = true
 		switch string(k) {
 		case "cron":
 			bit, ok = 1<<0, d.str(&t.Cron, true)
@@ -508,23 +503,15 @@ func (d *fastDecoder) trigger(t *trigger.Spec) bool {
 		case "at":
 			bit, ok = 1<<3, d.str(&t.At, false)
 		default:
-			return false
+			return 0, false
 		}
-		if !ok || seen&bit != 0 {
-			return false
-		}
-		seen |= bit
-	}
+		return bit, ok
+	})
 }
 
 func (d *fastDecoder) policy(p *Policy) bool {
-	var seen uint32
-	for first := true; ; first = false {
-		k, end, ok := d.member(first)
-		if !ok || end {
-			return ok
-		}
-		var bit uint32
+	return d.object(func(k []byte) (bit uint32, ok bool) {
+		ok = true
 		switch string(k) {
 		case "overlap":
 			bit, ok = 1<<0, d.str(&p.Overlap, true)
@@ -543,23 +530,15 @@ func (d *fastDecoder) policy(p *Policy) bool {
 		case "history_max_age":
 			bit, ok = 1<<7, d.duration(&p.HistoryMaxAge)
 		default:
-			return false
+			return 0, false
 		}
-		if !ok || seen&bit != 0 {
-			return false
-		}
-		seen |= bit
-	}
+		return bit, ok
+	})
 }
 
 func (d *fastDecoder) run(r *Run) bool {
-	var seen uint32
-	for first := true; ; first = false {
-		k, end, ok := d.member(first)
-		if !ok || end {
-			return ok
-		}
-		var bit uint32
+	return d.object(func(k []byte) (bit uint32, ok bool) {
+		ok = true
 		switch string(k) {
 		case "id":
 			bit, ok = 1<<0, d.str(&r.ID, false)
@@ -592,23 +571,15 @@ func (d *fastDecoder) run(r *Run) bool {
 		case "error":
 			bit, ok = 1<<13, d.str(&r.Error, true)
 		default:
-			return false
+			return 0, false
 		}
-		if !ok || seen&bit != 0 {
-			return false
-		}
-		seen |= bit
-	}
+		return bit, ok
+	})
 }
 
 func (d *fastDecoder) node(n *NodeInfo) bool {
-	var seen uint32
-	for first := true; ; first = false {
-		k, end, ok := d.member(first)
-		if !ok || end {
-			return ok
-		}
-		var bit uint32
+	return d.object(func(k []byte) (bit uint32, ok bool) {
+		ok = true
 		switch string(k) {
 		case "id":
 			bit, ok = 1<<0, d.str(&n.ID, false)
@@ -619,23 +590,15 @@ func (d *fastDecoder) node(n *NodeInfo) bool {
 		case "zmq_addr":
 			bit, ok = 1<<3, d.str(&n.ZMQAddr, false)
 		default:
-			return false
+			return 0, false
 		}
-		if !ok || seen&bit != 0 {
-			return false
-		}
-		seen |= bit
-	}
+		return bit, ok
+	})
 }
 
 func (d *fastDecoder) handler(h *HandlerInfo) bool {
-	var seen uint32
-	for first := true; ; first = false {
-		k, end, ok := d.member(first)
-		if !ok || end {
-			return ok
-		}
-		var bit uint32
+	return d.object(func(k []byte) (bit uint32, ok bool) {
+		ok = true
 		switch string(k) {
 		case "name":
 			bit, ok = 1<<0, d.str(&h.Name, true)
@@ -648,13 +611,10 @@ func (d *fastDecoder) handler(h *HandlerInfo) bool {
 		case "registered_at":
 			bit, ok = 1<<4, d.time(&h.RegisteredAt)
 		default:
-			return false
+			return 0, false
 		}
-		if !ok || seen&bit != 0 {
-			return false
-		}
-		seen |= bit
-	}
+		return bit, ok
+	})
 }
 
 // strings reads null (nil) or an array of strings ([] is empty, not nil,
