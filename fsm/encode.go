@@ -4,7 +4,8 @@ import (
 	"encoding/json"
 	"strconv"
 	"time"
-	"unicode/utf8"
+
+	"github.com/schedulezero/schedulezero/internal/jsonquote"
 )
 
 // Fast encoding of log entries: appendEvent writes exactly the bytes
@@ -14,58 +15,6 @@ import (
 // already canonical, times JSON cannot carry — it reports false and Encode
 // uses json.Marshal for the whole entry, so the output is always
 // json.Marshal's. TestEncode_Fast and FuzzEncode_Fast compare the two.
-
-func appendJSONString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if c := s[i]; c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '\\', '"':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				const hex = "0123456789abcdef"
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', "89"[r&1])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}
 
 // appendJSONTime writes t as time.Time.MarshalJSON does; ok is false where
 // MarshalJSON fails (year outside 0-9999, zone offset of 24h or more).
@@ -155,7 +104,7 @@ func (w *jsonWriter) key(k string) {
 	w.b = append(w.b, '"', ':')
 }
 
-func (w *jsonWriter) str(k, v string)     { w.key(k); w.b = appendJSONString(w.b, v) }
+func (w *jsonWriter) str(k, v string)     { w.key(k); w.b = jsonquote.Append(w.b, v, true) }
 func (w *jsonWriter) int(k string, v int) { w.key(k); w.b = strconv.AppendInt(w.b, int64(v), 10) }
 func (w *jsonWriter) uint(k string, v uint64) {
 	w.key(k)
@@ -245,7 +194,7 @@ func (w *jsonWriter) event(ev *Event) {
 				if i > 0 {
 					w.b = append(w.b, ',')
 				}
-				w.b = appendJSONString(w.b, m)
+				w.b = jsonquote.Append(w.b, m, true)
 			}
 			w.b = append(w.b, ']')
 		}

@@ -5,7 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"time"
-	"unicode/utf8"
+
+	"github.com/schedulezero/schedulezero/internal/jsonquote"
 )
 
 // The encoder is hand-written because it is on the hot path of every
@@ -52,7 +53,7 @@ func appendMessage(b []byte, m *Message) ([]byte, error) {
 	b = append(b, `{"v":`...)
 	b = strconv.AppendInt(b, Version, 10)
 	b = append(b, `,"type":`...)
-	b = appendString(b, string(m.Type))
+	b = jsonquote.Append(b, string(m.Type), false)
 	b = appendStringField(b, `,"name":`, m.Name)
 	b = appendStringField(b, `,"instance":`, m.Instance)
 	b = appendStringsField(b, `,"methods":`, m.Methods)
@@ -107,7 +108,7 @@ func appendStringField(b []byte, key, s string) []byte {
 	if s == "" {
 		return b
 	}
-	return appendString(append(b, key...), s)
+	return jsonquote.Append(append(b, key...), s, false)
 }
 
 func appendStringsField(b []byte, key string, ss []string) []byte {
@@ -120,7 +121,7 @@ func appendStringsField(b []byte, key string, ss []string) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(b, s)
+		b = jsonquote.Append(b, s, false)
 	}
 	return append(b, ']')
 }
@@ -158,58 +159,6 @@ func appendTimeField(b []byte, key string, t *time.Time) ([]byte, error) {
 }
 
 const hexDigits = "0123456789abcdef"
-
-// appendString writes s as a JSON string, escaping like encoding/json
-// without HTML escaping.
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= ' ' && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '\\', '"':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}
 
 // appendCompact appends the valid JSON value raw without insignificant
 // whitespace.
