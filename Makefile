@@ -61,7 +61,7 @@ test/jepsen-handlers: ## Short Jepsen-style run with handler faults only (SIGSTO
 .PHONY: fuzz
 fuzz: ## Run every fuzz test for FUZZTIME each (default 20s)
 	@for spec in "./fsm FuzzDecodeApply" "./fsm FuzzRestore" "./fsm FuzzDecode_Fast" "./fsm FuzzEncode_Fast" "./trigger FuzzCompile" \
-		"./api FuzzDecodeSchedule" "./wire FuzzDecode" "./wire FuzzAppendEncode" "./transport FuzzZMTPScanner" "./internal/jsonquote FuzzAppend"; do \
+		"./api FuzzDecodeSchedule" "./api FuzzDecodeBatch" "./wire FuzzDecode" "./wire FuzzAppendEncode" "./transport FuzzZMTPScanner" "./internal/jsonquote FuzzAppend"; do \
 		set -- $$spec; $(GO) test $$1 -run='^$$' -fuzz="^$$2$$" -fuzztime=$${FUZZTIME:-20s} || exit 1; done
 
 # make bench: the Go benchmarks of every package that has some (short

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -68,5 +69,41 @@ func FuzzDecodeSchedule(f *testing.F) {
 		s := &Server{log: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))}
 		s.nextFireAt(results[0].Schedule, testNow)
 		require.Empty(t, logs.String())
+	})
+}
+
+// FuzzDecodeBatch checks that the batch decoder never panics, that every
+// rejection is a 400 naming a field (an item's as schedules[i]…), and
+// that an accepted batch is one schedule.created per item, each of which
+// the single-create decoder accepts on its own.
+func FuzzDecodeBatch(f *testing.F) {
+	one := scheduleJSON(nil)
+	for _, s := range []string{
+		`{"schedules":[` + one + `]}`,
+		`{"schedules":[` + one + `,` + scheduleJSON(obj{"id": "b", "trigger": obj{"every": "0s"}}) + `]}`,
+		`{"schedules":[]}`, `{"schedules":null}`, `{"schedules":[1]}`, `{"schedules":{}}`, `{"other":1}`,
+		`[]`, `{`, ``,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		events, err := decodeBatch(body)
+		if err != nil {
+			var ae *apiError
+			require.True(t, errors.As(err, &ae), "%T %v", err, err)
+			require.Equal(t, codeInvalidArgument, ae.Code)
+			require.NotEmpty(t, ae.Field)
+			if strings.HasPrefix(ae.Field, "schedules[") {
+				require.Contains(t, ae.Message, ae.Field[:strings.IndexByte(ae.Field, ']')+1], "the message names the item")
+			}
+			return
+		}
+		require.NotEmpty(t, events)
+		require.LessOrEqual(t, len(events), maxBatchSchedules)
+		for _, ev := range events {
+			require.Equal(t, fsm.ScheduleCreated, ev.Type)
+			require.NotNil(t, ev.Schedule)
+			require.NoError(t, validID("id", ev.Schedule.ID))
+		}
 	})
 }
