@@ -43,22 +43,11 @@ func (r *Runner) runFailover(ctx context.Context, c *benchCluster, plan Plan, re
 	if !c.governed() {
 		return errNoGovernor
 	}
-	var err error
-	if res.Baseline, err = r.baseline(ctx, c); err != nil {
-		return err
-	}
-	fl, err := startFleet(ctx, r.cfg, ScenarioFailover, c.zmqEndpoints(), true)
+	fl, api, err := r.prepare(ctx, c, ScenarioFailover, true, &res.Baseline)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = fl.stop() }()
-	if err := fl.waitLive(ctx, c, liveTimeout); err != nil {
-		return err
-	}
-	api, _, err := c.leaderClient(ctx)
-	if err != nil {
-		return err
-	}
 	now := r.clk.Now()
 	prefix := r.idPrefix(ScenarioFailover)
 	endAt := now.Add(time.Duration(r.cfg.FailoverTrials+1)*2*time.Minute + endAtMargin)

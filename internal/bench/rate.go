@@ -42,23 +42,36 @@ func (r *Runner) rate(ctx context.Context, scenario, dir string) *RateResult {
 	return res
 }
 
-func (r *Runner) runRate(ctx context.Context, c *benchCluster, scenario string, plan Plan, res *RateResult) error {
+// prepare is what every fire scenario starts with: the baseline commit
+// rate, a fleet of live handlers (keepEvents: it records every accept) and
+// a client of the leader. The caller stops the fleet.
+func (r *Runner) prepare(ctx context.Context, c *benchCluster, scenario string, keepEvents bool, baseline **Baseline) (*fleet, *client.Client, error) {
 	var err error
-	if res.Baseline, err = r.baseline(ctx, c); err != nil {
-		return err
+	if *baseline, err = r.baseline(ctx, c); err != nil {
+		return nil, nil, err
 	}
-	fl, err := startFleet(ctx, r.cfg, scenario, c.zmqEndpoints(), false)
+	fl, err := startFleet(ctx, r.cfg, scenario, c.zmqEndpoints(), keepEvents)
+	if err != nil {
+		return nil, nil, err
+	}
+	err = fl.waitLive(ctx, c, liveTimeout)
+	var api *client.Client
+	if err == nil {
+		api, _, err = c.leaderClient(ctx)
+	}
+	if err != nil {
+		_ = fl.stop()
+		return nil, nil, err
+	}
+	return fl, api, nil
+}
+
+func (r *Runner) runRate(ctx context.Context, c *benchCluster, scenario string, plan Plan, res *RateResult) error {
+	fl, api, err := r.prepare(ctx, c, scenario, false, &res.Baseline)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = fl.stop() }()
-	if err := fl.waitLive(ctx, c, liveTimeout); err != nil {
-		return err
-	}
-	api, _, err := c.leaderClient(ctx)
-	if err != nil {
-		return err
-	}
 	now := r.clk.Now()
 	anchor := now.Truncate(time.Second)
 	endAt := now.Add(r.cfg.Warmup + r.cfg.Duration + endAtMargin)
