@@ -158,8 +158,6 @@ func appendTimeField(b []byte, key string, t *time.Time) ([]byte, error) {
 	return append(b, '"'), nil
 }
 
-const hexDigits = "0123456789abcdef"
-
 // appendCompact appends the valid JSON value raw without insignificant
 // whitespace.
 func appendCompact(b, raw []byte) []byte {
